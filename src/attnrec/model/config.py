@@ -1,0 +1,81 @@
+"""Typed configuration of the dual-attention model and of its training.
+
+A config written to a run folder (``model_dump``) loads back to an equal object.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ModelConfig(BaseModel):
+    """Architecture and loss of the dual-attention recommender (paper section 2.1)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    embedding_dim: int = Field(64, ge=1, le=4096)
+    """Size d of the user, neighbour and item embeddings (rows of W_A, W_B)."""
+
+    n_neighbours: int | Literal["all"] = 50
+    """K of the top-K cosine neighbours each user attends over (Trace A); "all" keeps every
+    user with a positive similarity, which needs memory O(users^2): small data only."""
+
+    n_layers: int = Field(1, ge=1, le=8)
+    """Number of graph-attention layers K of Trace B."""
+
+    alignment_lambda: float = Field(1.0, ge=0.0)
+    """lambda: weight of the cross-entropy between observed ratings and recommendation
+    coefficients (the loss's second term). 0 trains attention for accuracy only."""
+
+    corruption: float = Field(0.5, ge=0.0, lt=1.0)
+    """Probability of dropping each rated item from the input profile during training
+    (denoising); the target keeps every rating."""
+
+    negative_slope: float = Field(0.2, ge=0.0, lt=1.0)
+    """Slope of the LeakyReLU in both attention traces."""
+
+    attention_uses_rating: bool = False
+    """If true, u's rating of i enters e(u, i) as an edge feature (an extension of Trace B,
+    Eq. 2; off by default to keep the paper's equation)."""
+
+    use_similarity_trace: bool = True
+    """Ablation switch: drop Trace A (similarity context) from the dense layer's input."""
+
+    use_recommendation_trace: bool = True
+    """Ablation switch: drop Trace B (graph-attention context) from the dense layer's input."""
+
+
+class TrainConfig(BaseModel):
+    """Optimisation of the model: Adam over mini-batches of users, early stopping."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    epochs: int = Field(60, ge=1)
+    """Maximum number of passes over the training users."""
+
+    batch_size: int = Field(128, ge=1)
+    """Users per mini-batch."""
+
+    learning_rate: float = Field(3e-3, gt=0.0)
+    """Adam's step size."""
+
+    weight_decay: float = Field(0.0, ge=0.0)
+    """Adam's L2 penalty."""
+
+    patience: int = Field(8, ge=1)
+    """Epochs without a better validation NDCG before training stops."""
+
+    validation_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    """Share of each user's ratings held out (seeded) to choose the best epoch; 0 trains on
+    everything for the full number of epochs."""
+
+    validation_k: int = Field(10, ge=1)
+    """Cut-off of the validation NDCG."""
+
+    seed: int = 0
+    """Seed of every random draw: validation split, initialisation, batches, corruption."""
+
+    device: str = "auto"
+    """"auto" (CUDA when available), "cpu", or a torch device string such as "cuda:1"."""

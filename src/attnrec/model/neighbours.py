@@ -1,0 +1,139 @@
+"""Top-K cosine neighbours of users, computed in chunks: no users x users matrix is ever built.
+
+Memory is O(nnz + chunk x users + users x K): each chunk of query users is multiplied with the
+sparse, row-normalised rating matrix and only its top K survives.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+logger = logging.getLogger(__name__)
+
+#: floats of one dense chunk (query users x reference users); 2**25 floats is 128 MiB
+CHUNK_FLOATS = 2**25
+
+
+@dataclass
+class Neighbours:
+    """Each user's top-K most similar users.
+
+    Attributes:
+        index: (users, K) int64 reference-user indices, -1 where fewer than K users have a
+            positive similarity.
+        similarity: (users, K) float32 cosine similarities, 0 on padding; sorted descending.
+    """
+
+    index: np.ndarray
+    similarity: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return int(self.index.shape[1])
+
+    def rows(self, users: np.ndarray) -> Neighbours:
+        return Neighbours(self.index[users], self.similarity[users])
+
+
+def row_normalise(ratings: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to unit L2 norm; all-zero rows stay zero (cosine 0, never NaN)."""
+    norms = np.sqrt(np.asarray(ratings.multiply(ratings).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.diags(1.0 / norms).dot(ratings).tocsr().astype(np.float32)
+
+
+def top_k_cosine(
+    queries: sp.csr_matrix,
+    reference: sp.csr_matrix,
+    k: int | None,
+    exclude: np.ndarray | None = None,
+    chunk_size: int | None = None,
+    device: str | torch.device = "cpu",
+) -> Neighbours:
+    """Top-K cosine neighbours of each query row among the reference rows.
+
+    Args:
+        queries: (q, items) ratings of the users whose neighbours are wanted.
+        reference: (m, items) ratings of the candidate neighbours.
+        k: number of neighbours; None keeps all m (small data only).
+        exclude: (q,) reference index to exclude per query (the user itself), -1 for none.
+        chunk_size: query rows per chunk; default keeps a chunk under ``CHUNK_FLOATS`` floats.
+        device: where the chunk products run ("cuda" uses the GPU when there is one).
+
+    Returns:
+        Neighbours with only positive similarities kept, sorted by similarity descending;
+        ties are broken by the smaller reference index.
+    """
+    m = reference.shape[0]
+    k = m if k is None else min(k, m)
+    chunk_size = chunk_size or max(1, min(queries.shape[0], CHUNK_FLOATS // max(1, m)))
+    q_norm = row_normalise(queries)
+    ref_t = _to_torch_csr(row_normalise(reference).T.tocsr(), device)
+
+    index = np.full((queries.shape[0], k), -1, dtype=np.int64)
+    similarity = np.zeros((queries.shape[0], k), dtype=np.float32)
+    for start in range(0, queries.shape[0], chunk_size):
+        stop = min(start + chunk_size, queries.shape[0])
+
+        # (chunk, m) similarities through a sparse x sparse product, densified one chunk at a time
+        chunk = _to_torch_csr(q_norm[start:stop], device)
+        sims = torch.sparse.mm(chunk, ref_t).to_dense()
+        if exclude is not None:
+            rows = torch.arange(stop - start, device=sims.device)
+            own = torch.as_tensor(exclude[start:stop], device=sims.device)
+            keep = own >= 0
+            sims[rows[keep], own[keep]] = -1.0
+
+        # top K by value, ties towards the smaller index (stable sort of a descending key)
+        top_sims, top_idx = _stable_top_k(sims, k)
+        top_idx = torch.where(top_sims > 0, top_idx, torch.full_like(top_idx, -1))
+        top_sims = torch.clamp(top_sims, min=0.0)
+        index[start:stop] = top_idx.cpu().numpy()
+        similarity[start:stop] = top_sims.cpu().numpy()
+    return Neighbours(index, similarity)
+
+
+def user_neighbours(
+    ratings: sp.csr_matrix, k: int | None, device: str | torch.device = "cpu"
+) -> Neighbours:
+    """Top-K neighbours of every user among the other users of the same matrix."""
+    logger.debug("top-%s neighbours of %d users", k, ratings.shape[0])
+    own = np.arange(ratings.shape[0], dtype=np.int64)
+    return top_k_cosine(ratings, ratings, k, exclude=own, device=device)
+
+
+def _stable_top_k(sims: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top k per row, sorted descending, ties within the k broken by the smaller index.
+
+    A full stable sort is exact but O(m log m) per row, so large m uses topk, whose choice
+    among users tied exactly at the k-th similarity is unspecified (but deterministic on CPU).
+    """
+    if 4 * k >= sims.shape[1]:
+        values, order = torch.sort(sims, dim=1, descending=True, stable=True)
+        return values[:, :k], order[:, :k]
+    values, order = torch.topk(sims, k, dim=1, sorted=False)
+    # order the selected k by index, then stably by value: equal values stay in index order
+    by_index = torch.argsort(order, dim=1)
+    values, order = values.gather(1, by_index), order.gather(1, by_index)
+    by_value = torch.sort(values, dim=1, descending=True, stable=True).indices
+    return values.gather(1, by_value), order.gather(1, by_value)
+
+
+def _to_torch_csr(matrix: sp.csr_matrix, device: str | torch.device) -> torch.Tensor:
+    matrix = matrix.tocsr()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(
+            torch.as_tensor(matrix.indptr, dtype=torch.int64),
+            torch.as_tensor(matrix.indices, dtype=torch.int64),
+            torch.as_tensor(matrix.data, dtype=torch.float32),
+            size=matrix.shape,
+            device=device,
+            check_invariants=False,
+        )

@@ -1,0 +1,274 @@
+"""Training of the dual-attention network: Adam over mini-batches of users, early stopping.
+
+The best epoch (by validation NDCG on a seeded per-user holdout) is kept and restored.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from tqdm.auto import tqdm
+
+from attnrec.model.batching import build_batch
+from attnrec.model.config import ModelConfig, TrainConfig
+from attnrec.model.neighbours import Neighbours
+from attnrec.model.network import DualAttentionNet, Output, loss_terms
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EpochRecord:
+    """Figures of one epoch."""
+
+    epoch: int
+    loss: float
+    accuracy_loss: float
+    alignment_loss: float
+    validation_ndcg: float | None
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    """The training curve and the epoch whose weights were kept."""
+
+    history: list[EpochRecord] = field(default_factory=list)
+    best_epoch: int = 0
+    best_validation_ndcg: float | None = None
+    seconds: float = 0.0
+
+
+def resolve_device(name: str) -> torch.device:
+    """ "auto" -> CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def holdout_split(
+    ratings: sp.csr_matrix, fraction: float, seed: int
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Per-user random holdout of ``fraction`` of each user's ratings (at least one stays).
+
+    Returns (train, held_out), two matrices of the same shape whose sum is ``ratings``.
+    """
+    rng = np.random.default_rng(seed)
+    held = np.zeros(ratings.nnz, dtype=bool)
+    for user in range(ratings.shape[0]):
+        start, stop = ratings.indptr[user], ratings.indptr[user + 1]
+        count = stop - start
+        n_held = min(count - 1, math.floor(fraction * count))
+        if n_held > 0:
+            held[start + rng.choice(count, n_held, replace=False)] = True
+    train, valid = ratings.copy(), ratings.copy()
+    train.data = np.where(held, 0.0, train.data)
+    valid.data = np.where(held, valid.data, 0.0)
+    train.eliminate_zeros()
+    valid.eliminate_zeros()
+    return train.tocsr(), valid.tocsr()
+
+
+def iterate_outputs(
+    network: DualAttentionNet,
+    profiles: sp.csr_matrix,
+    neighbours: Neighbours,
+    reference: sp.csr_matrix,
+    batch_size: int = 512,
+    device: torch.device | None = None,
+) -> Iterator[tuple[np.ndarray, Output]]:
+    """Forward passes over profile rows in batches, without gradients.
+
+    Yields (row indices, Output) per batch; profiles and reference are scaled ratings.
+    """
+    device = device or next(network.parameters()).device
+    network.eval()
+    with torch.no_grad():
+        for start in range(0, profiles.shape[0], batch_size):
+            rows = np.arange(start, min(start + batch_size, profiles.shape[0]))
+            batch = build_batch(profiles[rows], neighbours.rows(rows), reference).to(device)
+            yield rows, network(batch)
+
+
+def ndcg_at_k(
+    scores: np.ndarray, seen: sp.csr_matrix, relevant: sp.csr_matrix, k: int
+) -> np.ndarray:
+    """Per-user NDCG@k with binary gain, ranking every item not in ``seen``; NaN without any
+    relevant item. Used for early stopping; attnrec.evaluation has the full protocol."""
+    scores = scores.copy()
+    scores[seen.nonzero()] = -np.inf
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    result = np.full(scores.shape[0], np.nan)
+    for row in range(scores.shape[0]):
+        truth = relevant.indices[relevant.indptr[row] : relevant.indptr[row + 1]]
+        if len(truth) == 0:
+            continue
+        gains = np.isin(top[row], truth)
+        ideal = discounts[: min(len(truth), k)].sum()
+        result[row] = float((gains * discounts).sum() / ideal)
+    return result
+
+
+def train(
+    network: DualAttentionNet,
+    scaled: sp.csr_matrix,
+    neighbours: Neighbours,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    validation: sp.csr_matrix | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Fit ``network`` in place on scaled ratings (users x items, values in (0, 1]).
+
+    Args:
+        network: the network to train; its best epoch's weights are restored at the end.
+        scaled: training ratings divided by the scale's maximum.
+        neighbours: top-K neighbours of every user, computed on ``scaled``.
+        model_config: for the corruption rate and lambda.
+        train_config: optimiser, batches, epochs, early stopping.
+        validation: held-out ratings for early stopping (None: run every epoch).
+        progress: show a progress bar (also needs a terminal).
+    """
+    device = resolve_device(train_config.device)
+    network.to(device)
+    rng = np.random.default_rng(train_config.seed)
+    optimiser = torch.optim.Adam(
+        network.parameters(), lr=train_config.learning_rate, weight_decay=train_config.weight_decay
+    )
+    users = np.flatnonzero(np.diff(scaled.indptr) > 0)
+    result = TrainResult()
+    best_state: dict[str, torch.Tensor] | None = None
+    stale = 0
+    started = time.perf_counter()
+
+    for epoch in range(1, train_config.epochs + 1):
+        epoch_start = time.perf_counter()
+        totals = _train_epoch(
+            network,
+            scaled,
+            neighbours,
+            users,
+            model_config,
+            train_config,
+            optimiser,
+            rng,
+            device,
+            epoch,
+            progress,
+        )
+
+        # early stopping on the validation NDCG; without validation every epoch is "best"
+        ndcg = None
+        if validation is not None and validation.nnz > 0:
+            ndcg = validation_ndcg(
+                network, scaled, neighbours, validation, train_config.validation_k
+            )
+        record = EpochRecord(
+            epoch, *totals, validation_ndcg=ndcg, seconds=time.perf_counter() - epoch_start
+        )
+        result.history.append(record)
+        logger.info(
+            "epoch %d: loss %.4f (accuracy %.4f, alignment %.4f)%s, %.1fs",
+            epoch,
+            record.loss,
+            record.accuracy_loss,
+            record.alignment_loss,
+            "" if ndcg is None else f", validation NDCG@{train_config.validation_k} {ndcg:.4f}",
+            record.seconds,
+        )
+        improved = (
+            ndcg is None
+            or result.best_validation_ndcg is None
+            or ndcg > result.best_validation_ndcg
+        )
+        if improved:
+            result.best_epoch, result.best_validation_ndcg = epoch, ndcg
+            best_state = copy.deepcopy(network.state_dict())
+            stale = 0
+        else:
+            stale += 1
+            if stale >= train_config.patience:
+                logger.info("early stop after epoch %d; best epoch %d", epoch, result.best_epoch)
+                break
+
+    if best_state is not None:
+        network.load_state_dict(best_state)
+    network.eval()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _train_epoch(
+    network: DualAttentionNet,
+    scaled: sp.csr_matrix,
+    neighbours: Neighbours,
+    users: np.ndarray,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    optimiser: torch.optim.Optimizer,
+    rng: np.random.Generator,
+    device: torch.device,
+    epoch: int,
+    progress: bool,
+) -> tuple[float, float, float]:
+    """One pass over the users in a seeded random order; returns mean (loss, accuracy, align)."""
+    network.train()
+    order = rng.permutation(users)
+    batches = range(0, len(order), train_config.batch_size)
+    bar = tqdm(
+        batches,
+        desc=f"epoch {epoch}",
+        unit="batch",
+        leave=False,
+        disable=not progress or not sys.stderr.isatty(),
+    )
+    sums = np.zeros(3)
+    for start in bar:
+        rows = order[start : start + train_config.batch_size]
+        batch = build_batch(
+            scaled[rows],
+            neighbours.rows(rows),
+            scaled,
+            corruption=model_config.corruption,
+            rng=rng,
+        ).to(device)
+
+        # the paper's loss: accuracy cross-entropy + lambda x alignment cross-entropy
+        output = network(batch)
+        accuracy, alignment = loss_terms(output, batch)
+        loss = accuracy + model_config.alignment_lambda * alignment
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+
+        sums += np.array([loss.item(), accuracy.item(), alignment.item()]) * len(rows)
+        bar.set_postfix(loss=f"{loss.item():.4f}")
+    means = sums / max(1, len(order))
+    return float(means[0]), float(means[1]), float(means[2])
+
+
+def validation_ndcg(
+    network: DualAttentionNet,
+    scaled: sp.csr_matrix,
+    neighbours: Neighbours,
+    validation: sp.csr_matrix,
+    k: int,
+) -> float:
+    """Mean NDCG@k of the held-out ratings, over users that have some."""
+    users = np.flatnonzero(np.diff(validation.indptr) > 0)
+    values = []
+    for rows, output in iterate_outputs(network, scaled[users], neighbours.rows(users), scaled):
+        picked = users[rows]
+        values.append(ndcg_at_k(output.logits.cpu().numpy(), scaled[picked], validation[picked], k))
+    network.train()
+    return float(np.nanmean(np.concatenate(values))) if values else float("nan")
