@@ -331,6 +331,45 @@ class DualAttentionRecommender:
         own = self._attended_items(profile, out.rec_attention.cpu().numpy())[:OWN_ITEMS_SHOWN]
         return [self._recommendation(c, own) for c in chosen]
 
+    def explain(
+        self,
+        user: Any,
+        item: Any,
+        delta: float | None = None,
+        *,
+        delta_attention: float | None = None,
+        delta_rating: float | None = None,
+    ) -> Recommendation:
+        """The explanation of one item for one known user, whatever its rank.
+
+        The score threshold is not applied: the answer says who among the user's most attended
+        neighbours rated the item highly (``explainable=False`` when nobody did). An item the
+        user already rated raises DataError.
+        """
+        self._check_fitted()
+        profile = self._profile_of_user(user)
+        index = self.dataset_.item_index(item)
+        if index in set(profile.row.indices.tolist()):
+            raise DataError(f"user {user!r} already rated item {item!r}; explain an unrated item")
+        deltas = Deltas.resolve(delta, 0.0, delta_attention, delta_rating)
+        batch, out = self._forward(profile.row, profile.neighbours)
+        scores = torch.softmax(out.logits[0], -1).cpu().numpy()
+        everything = apply_delta_rule(
+            scores,
+            profile.row.indices,
+            profile.neighbours.index[0],
+            profile.neighbours.similarity[0],
+            out.sim_attention[0].cpu().numpy(),
+            self.dataset_.ratings,
+            self.rating_max_,
+            len(scores),
+            deltas,
+            fallback=True,
+        )
+        candidate = next(c for c in everything if c.item == index)
+        own = self._attended_items(profile, out.rec_attention.cpu().numpy())[:OWN_ITEMS_SHOWN]
+        return self._recommendation(candidate, own)
+
     def _recommendation(self, candidate: Candidate, own: list[AttendedItem]) -> Recommendation:
         item = self.items_[candidate.item]
         title = self.dataset_.title(item)
