@@ -57,6 +57,10 @@ class AttnrecWarning(UserWarning):
     """Base class for attnrec's warnings."""
 
 
+class DataWarning(AttnrecWarning):
+    """Something in a data file looks wrong but was kept (e.g. rated items without titles)."""
+
+
 class DuplicateRatingsWarning(AttnrecWarning):
     """Duplicate (user, item) pairs were found and resolved by the duplicate policy."""
 
