@@ -31,8 +31,8 @@ from attnrec import __version__
 from attnrec.data.dataset import IdMap, RatingDataset
 from attnrec.errors import RunFolderError
 from attnrec.model.config import ModelConfig, TrainConfig
-from attnrec.model.network import DualAttentionNet
 from attnrec.model.neighbours import Neighbours
+from attnrec.model.network import DualAttentionNet
 from attnrec.model.recommender import DualAttentionRecommender
 
 FORMAT_VERSION = 1
@@ -52,10 +52,7 @@ def write_run(
         RunFolderError: ``out`` exists and is not empty, and ``overwrite`` is False.
     """
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise RunFolderError(
-            f"{out} already exists and is not empty; choose another --out or pass --overwrite"
-        )
+    check_writable(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -69,6 +66,17 @@ def write_run(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out
+
+
+def check_writable(out: Path, overwrite: bool) -> None:
+    """Refuse, before any work, to replace a non-empty folder unless asked to."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"{out} is a file; choose a folder for --out")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise RunFolderError(
+            f"{out} already exists and is not empty; choose another --out or pass --overwrite"
+        )
 
 
 def save_model(

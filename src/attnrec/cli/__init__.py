@@ -32,7 +32,9 @@ def _configure(
 ) -> None:
     """Explainable collaborative filtering: the attention coefficients are the explanation."""
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     logging.getLogger("attnrec").setLevel(level)
     logging.captureWarnings(True)
     from attnrec.cli import common

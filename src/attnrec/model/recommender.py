@@ -97,6 +97,7 @@ class DualAttentionRecommender:
         except ValueError as error:
             raise ConfigError(_first_line(error)) from None
         self.progress = progress
+        self.run_config_: dict[str, Any] | None = None
 
     # ----------------------------------------------------------------------------------------
     # fitting
@@ -352,7 +353,7 @@ class DualAttentionRecommender:
         if index in set(profile.row.indices.tolist()):
             raise DataError(f"user {user!r} already rated item {item!r}; explain an unrated item")
         deltas = Deltas.resolve(delta, 0.0, delta_attention, delta_rating)
-        batch, out = self._forward(profile.row, profile.neighbours)
+        _, out = self._forward(profile.row, profile.neighbours)
         scores = torch.softmax(out.logits[0], -1).cpu().numpy()
         everything = apply_delta_rule(
             scores,
@@ -478,7 +479,7 @@ class DualAttentionRecommender:
         original = torch.softmax(out.logits, -1).cpu().numpy()
         mask = batch.neighbour_local >= 0
         sim_groups = torch.nonzero(mask)[:, 0]
-        permuted = {"recommendation": [], "similarity": []}
+        permuted: dict[str, list[np.ndarray]] = {"recommendation": [], "similarity": []}
         with torch.no_grad():
             for _ in range(n_permutations):
                 # recommendation coefficients shuffled over each user's rated items N(u)

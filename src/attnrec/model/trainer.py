@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,12 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 import torch
-from tqdm.auto import tqdm
 
 from attnrec.model.batching import build_batch
 from attnrec.model.config import ModelConfig, TrainConfig
 from attnrec.model.neighbours import Neighbours
 from attnrec.model.network import DualAttentionNet, Output, loss_terms
+from attnrec.progress import progress as progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -225,13 +224,7 @@ def _train_epoch(
     network.train()
     order = rng.permutation(users)
     batches = range(0, len(order), train_config.batch_size)
-    bar = tqdm(
-        batches,
-        desc=f"epoch {epoch}",
-        unit="batch",
-        leave=False,
-        disable=not progress or not sys.stderr.isatty(),
-    )
+    bar = progress_bar(batches, f"epoch {epoch}", progress, unit="batch")
     sums = np.zeros(3)
     for start in bar:
         rows = order[start : start + train_config.batch_size]

@@ -1,0 +1,1 @@
+"""Figures, reports and the experiment pipeline shared by `attnrec paper` and `attnrec train`."""
