@@ -168,7 +168,7 @@ def load_run(folder: Path | str, device: str = "cpu") -> DualAttentionRecommende
 
     # the network, from its weights
     model = DualAttentionRecommender(
-        ModelConfig(**config["model"]), TrainConfig(**{**config["train"], "device": device})
+        ModelConfig(**config["model"]), TrainConfig(**config["train"]), progress=False
     )
     network = DualAttentionNet(len(items), model.model_config)
     state = {k.removeprefix("network."): v for k, v in tensors.items() if k.startswith("network.")}

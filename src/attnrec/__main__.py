@@ -1,0 +1,5 @@
+"""`python -m attnrec` runs the command line."""
+
+from attnrec.cli import main
+
+main()

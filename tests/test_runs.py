@@ -1,0 +1,56 @@
+"""Run folders: round trip, refusal to overwrite, damaged folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from attnrec import DualAttentionRecommender, load_run
+from attnrec.errors import RunFolderError
+from attnrec.runs import write_run
+from attnrec.testing import random_ratings
+
+
+@pytest.fixture(scope="module")
+def model():
+    return DualAttentionRecommender(embedding_dim=6, epochs=2, progress=False).fit(random_ratings())
+
+
+def test_round_trip_gives_the_same_scores(model, tmp_path: Path) -> None:
+    write_run(model, tmp_path / "run")
+    loaded = load_run(tmp_path / "run")
+    np.testing.assert_allclose(loaded.score().to_numpy(), model.score().to_numpy(), rtol=1e-6)
+    assert loaded.model_config == model.model_config
+    assert loaded.train_config == model.train_config
+    assert loaded.users_ == model.users_ and loaded.items_ == model.items_
+    assert not list((tmp_path / "run").glob("*.pkl"))
+
+
+def test_existing_folder_is_not_overwritten(model, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(RunFolderError, match="--overwrite"):
+        write_run(model, out)
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_a_failing_report_leaves_nothing_behind(model, tmp_path: Path) -> None:
+    def broken(folder: Path) -> None:
+        raise RuntimeError("report failed")
+
+    with pytest.raises(RuntimeError):
+        write_run(model, tmp_path / "run", extra=broken)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_and_damaged_run_folders(model, tmp_path: Path) -> None:
+    with pytest.raises(RunFolderError, match="missing"):
+        (tmp_path / "empty").mkdir()
+        load_run(tmp_path / "empty")
+    write_run(model, tmp_path / "run")
+    (tmp_path / "run" / "config.json").write_text("{not json")
+    with pytest.raises(RunFolderError, match="not valid JSON"):
+        load_run(tmp_path / "run")
