@@ -119,10 +119,14 @@ def apply_delta_rule(
         Up to n candidates, explainable ones first by score, then fallbacks by score.
     """
     # candidates are the items u has not rated, ranked by score (ties: smaller index first)
-    candidates = np.setdiff1d(np.arange(len(scores)), rated)
-    order = candidates[np.argsort(-scores[candidates], kind="stable")]
-    rank_of = {int(item): rank for rank, item in enumerate(order, start=1)}
-    score_pct = dict(zip(order.tolist(), percentile(scores[order]).tolist(), strict=True))
+    candidate = np.ones(len(scores), dtype=bool)
+    candidate[rated] = False
+    order = np.flatnonzero(candidate)
+    order = order[np.argsort(-scores[order], kind="stable")]
+    rank = np.zeros(len(scores), dtype=np.int64)
+    rank[order] = np.arange(1, len(order) + 1)
+    score_pct = np.full(len(scores), -1.0)
+    score_pct[order] = percentile(scores[order])
 
     # neighbours whose attention percentile passes, most attended first
     valid = neighbour_index >= 0
@@ -131,33 +135,49 @@ def apply_delta_rule(
     qualifying = np.flatnonzero(valid & (att_pct >= deltas.attention))
     qualifying = qualifying[np.argsort(-neighbour_attention[qualifying], kind="stable")]
 
-    # every (item, supporter) pair where the neighbour rated the item highly enough
-    supporters: dict[int, list[Support]] = {}
-    for slot in qualifying:
-        user = int(neighbour_index[slot])
-        start, stop = ratings.indptr[user], ratings.indptr[user + 1]
-        for item, rating in zip(ratings.indices[start:stop], ratings.data[start:stop], strict=True):
-            if rating / rating_max >= deltas.rating and int(item) in score_pct:
-                supporters.setdefault(int(item), []).append(
-                    Support(
-                        user,
-                        float(rating),
-                        float(neighbour_attention[slot]),
-                        float(neighbour_cosine[slot]),
-                    )
-                )
+    # every (item, supporter) pair: a qualifying neighbour rated a passing item highly enough
+    rows = ratings[neighbour_index[qualifying]]
+    slot = np.repeat(qualifying, np.diff(rows.indptr))
+    item, rating = rows.indices, rows.data
+    keep = candidate[item] & (rating / rating_max >= deltas.rating)
+    keep &= score_pct[item] >= deltas.score
+    slot, item, rating = slot[keep], item[keep], rating[keep]
 
     # the top n passing items by score, then flagged fallbacks if asked
+    supported = np.zeros(len(scores), dtype=bool)
+    supported[item] = True
+    chosen_items = order[supported[order]][:n]
     chosen = [
-        Candidate(item, float(scores[item]), rank_of[item], supporters[item])
-        for item in order.tolist()
-        if item in supporters and score_pct[item] >= deltas.score
-    ][:n]
+        Candidate(int(j), float(scores[j]), int(rank[j]), _supporters(j, slot, item, rating,
+                  neighbour_index, neighbour_attention, neighbour_cosine))
+        for j in chosen_items
+    ]  # fmt: skip
     if fallback and len(chosen) < n:
-        taken = {c.item for c in chosen}
-        extra = [i for i in order.tolist() if i not in taken][: n - len(chosen)]
-        chosen += [Candidate(i, float(scores[i]), rank_of[i], []) for i in extra]
+        extra = order[~supported[order]][: n - len(chosen)]
+        chosen += [Candidate(int(j), float(scores[j]), int(rank[j]), []) for j in extra]
     return chosen
+
+
+def _supporters(
+    target: int,
+    slot: np.ndarray,
+    item: np.ndarray,
+    rating: np.ndarray,
+    neighbour_index: np.ndarray,
+    neighbour_attention: np.ndarray,
+    neighbour_cosine: np.ndarray,
+) -> list[Support]:
+    """The supporters of one item, in the order of ``slot`` (most attended first)."""
+    at = np.flatnonzero(item == target)
+    return [
+        Support(
+            int(neighbour_index[slot[a]]),
+            float(rating[a]),
+            float(neighbour_attention[slot[a]]),
+            float(neighbour_cosine[slot[a]]),
+        )
+        for a in at
+    ]
 
 
 def top_n_unconstrained(scores: np.ndarray, rated: np.ndarray, n: int) -> list[Candidate]:

@@ -64,6 +64,9 @@ class TrainConfig(BaseModel):
     weight_decay: float = Field(0.0, ge=0.0)
     """Adam's L2 penalty."""
 
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    """"constant", or "cosine" annealing of the step size to 0 over ``epochs``."""
+
     patience: int = Field(8, ge=1)
     """Epochs without a better validation NDCG before training stops."""
 

@@ -329,7 +329,7 @@ class DualAttentionRecommender:
             )
             by_item = {c.item: c.supporters for c in supported}
             chosen = [Candidate(c.item, c.score, c.rank, by_item.get(c.item, [])) for c in chosen]
-        own = self._attended_items(profile, out.rec_attention.cpu().numpy())[:OWN_ITEMS_SHOWN]
+        own = self._attended_items(profile, out.rec_attention.cpu().numpy(), OWN_ITEMS_SHOWN)
         return [self._recommendation(c, own) for c in chosen]
 
     def explain(
@@ -368,7 +368,7 @@ class DualAttentionRecommender:
             fallback=True,
         )
         candidate = next(c for c in everything if c.item == index)
-        own = self._attended_items(profile, out.rec_attention.cpu().numpy())[:OWN_ITEMS_SHOWN]
+        own = self._attended_items(profile, out.rec_attention.cpu().numpy(), OWN_ITEMS_SHOWN)
         return self._recommendation(candidate, own)
 
     def _recommendation(self, candidate: Candidate, own: list[AttendedItem]) -> Recommendation:
@@ -393,9 +393,11 @@ class DualAttentionRecommender:
             own_items=own,
         )
 
-    def _attended_items(self, profile: Profile, alpha_rec: np.ndarray) -> list[AttendedItem]:
+    def _attended_items(
+        self, profile: Profile, alpha_rec: np.ndarray, limit: int | None = None
+    ) -> list[AttendedItem]:
         """The profile's rated items by recommendation coefficient, highest first."""
-        order = np.argsort(-alpha_rec, kind="stable")
+        order = np.argsort(-alpha_rec, kind="stable")[:limit]
         items = profile.row.indices
         values = profile.row.data * self.rating_max_
         return [
@@ -475,7 +477,21 @@ class DualAttentionRecommender:
         Returns:
             original (B, n) and {family: (P, B, n)} for "recommendation" and "similarity".
         """
-        batch, out = self._forward(self.scaled_[rows], self.neighbours_.rows(rows))
+        self._check_fitted()
+        forward = self._forward(self.scaled_[rows], self.neighbours_.rows(rows))
+        return self._permuted(*forward, n_permutations, generator)
+
+    def permuted_scores_of(
+        self, profile: Profile, n_permutations: int, generator: torch.Generator
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``permuted_scores`` for one Profile (a known or a new user): (1, n) and (P, 1, n)."""
+        self._check_fitted()
+        forward = self._forward(profile.row, profile.neighbours)
+        return self._permuted(*forward, n_permutations, generator)
+
+    def _permuted(
+        self, batch: Batch, out: Output, n_permutations: int, generator: torch.Generator
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         original = torch.softmax(out.logits, -1).cpu().numpy()
         mask = batch.neighbour_local >= 0
         sim_groups = torch.nonzero(mask)[:, 0]

@@ -144,6 +144,9 @@ def train(
     optimiser = torch.optim.Adam(
         network.parameters(), lr=train_config.learning_rate, weight_decay=train_config.weight_decay
     )
+    scheduler = None
+    if train_config.lr_schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=train_config.epochs)
     users = np.flatnonzero(np.diff(scaled.indptr) > 0)
     result = TrainResult()
     best_state: dict[str, torch.Tensor] | None = None
@@ -165,6 +168,9 @@ def train(
             epoch,
             progress,
         )
+
+        if scheduler is not None:
+            scheduler.step()
 
         # early stopping on the validation NDCG; without validation every epoch is "best"
         ndcg = None
