@@ -1,7 +1,12 @@
 """Top-K cosine neighbours of users, computed in chunks: no users x users matrix is ever built.
 
-Memory is O(nnz + chunk x users + users x K): each chunk of query users is multiplied with the
-sparse, row-normalised rating matrix and only its top K survives.
+Memory is O(nnz + chunk x users + users x K + users x head): each chunk of query users is
+multiplied with the row-normalised rating matrix and only its top K survives.
+
+The product is split by item popularity. The few "head" items that a large share of the users
+rated (``DENSE_SHARE``) cost as much in a sparse product as all the others together, so they go
+through a dense matrix product (BLAS or cuBLAS); the long tail goes through a sparse x sparse
+product (scipy on CPU, torch sparse on GPU). docs/scaling.md has the measurements.
 """
 
 from __future__ import annotations
@@ -18,6 +23,12 @@ logger = logging.getLogger(__name__)
 
 #: floats of one dense chunk (query users x reference users); 2**25 floats is 128 MiB
 CHUNK_FLOATS = 2**25
+
+#: an item rated by at least this share of the reference users goes to the dense product
+DENSE_SHARE = 0.1
+
+#: cap on the dense head block (reference users x head items), in floats (2**28 is 1 GiB)
+HEAD_FLOATS = 2**28
 
 
 @dataclass
@@ -73,17 +84,16 @@ def top_k_cosine(
     m = reference.shape[0]
     k = m if k is None else min(k, m)
     chunk_size = chunk_size or max(1, min(queries.shape[0], CHUNK_FLOATS // max(1, m)))
-    q_norm = row_normalise(queries)
-    ref_t = _to_torch_csr(row_normalise(reference).T.tocsr(), device)
+    device = torch.device(device)
+    products = _SplitProduct(row_normalise(queries), row_normalise(reference), device)
 
     index = np.full((queries.shape[0], k), -1, dtype=np.int64)
     similarity = np.zeros((queries.shape[0], k), dtype=np.float32)
     for start in range(0, queries.shape[0], chunk_size):
         stop = min(start + chunk_size, queries.shape[0])
 
-        # (chunk, m) similarities through a sparse x sparse product, densified one chunk at a time
-        chunk = _to_torch_csr(q_norm[start:stop], device)
-        sims = torch.sparse.mm(chunk, ref_t).to_dense()
+        # (chunk, m) similarities: dense head product + sparse tail product, one chunk at a time
+        sims = products.chunk(start, stop)
         if exclude is not None:
             rows = torch.arange(stop - start, device=sims.device)
             own = torch.as_tensor(exclude[start:stop], device=sims.device)
@@ -123,6 +133,45 @@ def _stable_top_k(sims: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tenso
     values, order = values.gather(1, by_index), order.gather(1, by_index)
     by_value = torch.sort(values, dim=1, descending=True, stable=True).indices
     return values.gather(1, by_value), order.gather(1, by_value)
+
+
+class _SplitProduct:
+    """Chunks of queries x reference^T, the head items dense and the tail items sparse."""
+
+    def __init__(self, queries: sp.csr_matrix, reference: sp.csr_matrix, device: torch.device):
+        # head: items rated by DENSE_SHARE of the reference users, as many as HEAD_FLOATS allows
+        m = reference.shape[0]
+        popularity = np.bincount(reference.indices, minlength=reference.shape[1])
+        order = np.argsort(-popularity, kind="stable")
+        n_head = int((popularity >= DENSE_SHARE * m).sum())
+        n_head = min(n_head, HEAD_FLOATS // max(1, m))
+        head, tail = np.sort(order[:n_head]), np.sort(order[n_head:])
+        logger.debug("neighbours: %d dense head items, %d sparse tail items", n_head, len(tail))
+
+        self.device = device
+        self.queries_head = queries[:, head].tocsr()
+        self.queries_tail = queries[:, tail].tocsr()
+        self.reference_head = torch.as_tensor(reference[:, head].toarray(), device=device)
+        tail_t = reference[:, tail].T.tocsr()
+        self.reference_tail = tail_t if device.type == "cpu" else _to_torch_csr(tail_t, device)
+
+    def chunk(self, start: int, stop: int) -> torch.Tensor:
+        """(stop - start, m) float32 similarities of query rows start..stop."""
+        query_head = torch.as_tensor(self.queries_head[start:stop].toarray(), device=self.device)
+        sims = query_head @ self.reference_head.T
+        query_tail = self.queries_tail[start:stop]
+        if self.device.type == "cpu":
+            # scipy's sparse product, added in place into the dense head product
+            tail = (query_tail @ self.reference_tail).tocsr()
+            dense = sims.numpy()
+            tail.sum_duplicates()
+            rows = np.repeat(np.arange(tail.shape[0]), np.diff(tail.indptr))
+            dense[rows, tail.indices] += tail.data
+        else:
+            sims += torch.sparse.mm(
+                _to_torch_csr(query_tail, self.device), self.reference_tail
+            ).to_dense()
+        return sims
 
 
 def _to_torch_csr(matrix: sp.csr_matrix, device: str | torch.device) -> torch.Tensor:
