@@ -92,10 +92,11 @@ def test_new_user_profile_without_retraining(fitted, small_ratings) -> None:
     recs = fitted.recommend_profile(profile, n=3, delta=0.0)
     assert len(recs) == 3
     assert not {101, 102, 103} & {r.item for r in recs}
-    # the profile of a known user gives that user's scores
+    # a new user with user 5's ratings finds user 5 as its most similar user (cosine 1)
     own = small_ratings[small_ratings["user"] == 5][["item", "rating"]].itertuples(index=False)
-    as_new = fitted.recommend_profile(list(own), n=5, delta=0.0)
-    assert [r.item for r in as_new][:3] == [r.item for r in fitted.recommend(5, n=5, delta=0.0)][:3]
+    profile = fitted.profile_from_ratings(list(own))
+    similar = sorted(fitted.attention_of(profile).similarity, key=lambda s: -s.cosine)
+    assert similar[0].user == 5 and similar[0].cosine == pytest.approx(1.0, abs=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -20,11 +20,11 @@ logger = logging.getLogger(__name__)
 console = Console(soft_wrap=True)
 
 # model and training options shared by `paper` and `train`
-EMBEDDING = typer.Option(None, "--embedding-dim", help="Embedding size d. [default: 64]")
+EMBEDDING = typer.Option(None, "--embedding-dim", help="Embedding size d. [default: 256]")
 NEIGHBOURS = typer.Option(None, "--neighbours", help='Top-K neighbours, or "all". [default: 50]')
 LAYERS = typer.Option(None, "--layers", help="Graph-attention layers K. [default: 1]")
 LAMBDA = typer.Option(None, "--lambda", help="Weight of the attention-alignment loss. [default: 1]")
-CORRUPTION = typer.Option(None, "--corruption", help="Input dropout while training. [default: 0.5]")
+CORRUPTION = typer.Option(None, "--corruption", help="Input dropout while training. [default: 0.7]")
 EPOCHS = typer.Option(None, "--epochs", help="Maximum epochs. [default: 60]")
 BATCH = typer.Option(None, "--batch-size", help="Users per mini-batch. [default: 128]")
 LR = typer.Option(None, "--learning-rate", help="Adam's step size. [default: 0.003]")

@@ -15,7 +15,7 @@ class ModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    embedding_dim: int = Field(64, ge=1, le=4096)
+    embedding_dim: int = Field(256, ge=1, le=4096)
     """Size d of the user, neighbour and item embeddings (rows of W_A, W_B)."""
 
     n_neighbours: int | Literal["all"] = 50
@@ -29,16 +29,17 @@ class ModelConfig(BaseModel):
     """lambda: weight of the cross-entropy between observed ratings and recommendation
     coefficients (the loss's second term). 0 trains attention for accuracy only."""
 
-    corruption: float = Field(0.5, ge=0.0, lt=1.0)
+    corruption: float = Field(0.7, ge=0.0, lt=1.0)
     """Probability of dropping each rated item from the input profile during training
     (denoising); the target keeps every rating."""
 
     negative_slope: float = Field(0.2, ge=0.0, lt=1.0)
     """Slope of the LeakyReLU in both attention traces."""
 
-    attention_uses_rating: bool = False
-    """If true, u's rating of i enters e(u, i) as an edge feature (an extension of Trace B,
-    Eq. 2; off by default to keep the paper's equation)."""
+    attention_uses_rating: bool = True
+    """u's rating of i enters e(u, i) as an edge feature, so alpha_rec can follow each user's
+    own ratings (an extension of Trace B, Eq. 2, chosen by the tuning run in
+    docs/evaluation.md); False gives the paper's equation exactly."""
 
     use_similarity_trace: bool = True
     """Ablation switch: drop Trace A (similarity context) from the dense layer's input."""
