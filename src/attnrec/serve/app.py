@@ -30,6 +30,7 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -94,7 +95,8 @@ def create_app(
     model._check_fitted()
     service = Service(model)
 
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI's files itself: /docs works without a network
+    app = FastAPIOffline(
         title="attnrec",
         version=__version__,
         description=(
