@@ -298,35 +298,13 @@ class DualAttentionRecommender:
         if n < 1:
             raise ConfigError(f"n={n} must be at least 1")
         _batch, out = output or self._forward(profile.row, profile.neighbours)
-        scores = torch.softmax(out.logits[0], -1).cpu().numpy()
-        rated = profile.row.indices
-        alpha_sim = out.sim_attention[0].cpu().numpy()
         if explainable_only:
-            chosen = apply_delta_rule(
-                scores,
-                rated,
-                profile.neighbours.index[0],
-                profile.neighbours.similarity[0],
-                alpha_sim,
-                self.dataset_.ratings,
-                self.rating_max_,
-                n,
-                deltas,
-                fallback,
-            )
+            chosen = self._delta_rule(profile, out, n, deltas, fallback)
         else:
-            chosen = top_n_unconstrained(scores, rated, n)
-            supported = apply_delta_rule(
-                scores,
-                rated,
-                profile.neighbours.index[0],
-                profile.neighbours.similarity[0],
-                alpha_sim,
-                self.dataset_.ratings,
-                self.rating_max_,
-                len(scores),
-                Deltas(score=0.0, attention=deltas.attention, rating=deltas.rating),
-            )
+            scores = torch.softmax(out.logits[0], -1).cpu().numpy()
+            chosen = top_n_unconstrained(scores, profile.row.indices, n)
+            everything = Deltas(score=0.0, attention=deltas.attention, rating=deltas.rating)
+            supported = self._delta_rule(profile, out, len(scores), everything)
             by_item = {c.item: c.supporters for c in supported}
             chosen = [Candidate(c.item, c.score, c.rank, by_item.get(c.item, [])) for c in chosen]
         own = self._attended_items(profile, out.rec_attention.cpu().numpy(), OWN_ITEMS_SHOWN)
@@ -354,22 +332,27 @@ class DualAttentionRecommender:
             raise DataError(f"user {user!r} already rated item {item!r}; explain an unrated item")
         deltas = Deltas.resolve(delta, 0.0, delta_attention, delta_rating)
         _, out = self._forward(profile.row, profile.neighbours)
-        scores = torch.softmax(out.logits[0], -1).cpu().numpy()
-        everything = apply_delta_rule(
-            scores,
+        everything = self._delta_rule(profile, out, self.dataset_.n_items, deltas, fallback=True)
+        candidate = next(c for c in everything if c.item == index)
+        own = self._attended_items(profile, out.rec_attention.cpu().numpy(), OWN_ITEMS_SHOWN)
+        return self._recommendation(candidate, own)
+
+    def _delta_rule(
+        self, profile: Profile, out: Output, n: int, deltas: Deltas, fallback: bool = False
+    ) -> list[Candidate]:
+        """The delta-rule on one profile's forward pass (batch of one)."""
+        return apply_delta_rule(
+            torch.softmax(out.logits[0], -1).cpu().numpy(),
             profile.row.indices,
             profile.neighbours.index[0],
             profile.neighbours.similarity[0],
             out.sim_attention[0].cpu().numpy(),
             self.dataset_.ratings,
             self.rating_max_,
-            len(scores),
+            n,
             deltas,
-            fallback=True,
+            fallback,
         )
-        candidate = next(c for c in everything if c.item == index)
-        own = self._attended_items(profile, out.rec_attention.cpu().numpy(), OWN_ITEMS_SHOWN)
-        return self._recommendation(candidate, own)
 
     def _recommendation(self, candidate: Candidate, own: list[AttendedItem]) -> Recommendation:
         item = self.items_[candidate.item]
