@@ -81,5 +81,8 @@ class TrainConfig(BaseModel):
     seed: int = 0
     """Seed of every random draw: validation split, initialisation, batches, corruption."""
 
+    mixed_precision: bool = True
+    """bfloat16 autocast while training on CUDA (ignored on CPU)."""
+
     device: str = "auto"
     """"auto" (CUDA when available), "cpu", or a torch device string such as "cuda:1"."""

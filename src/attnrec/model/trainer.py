@@ -243,8 +243,11 @@ def _train_epoch(
         ).to(device)
 
         # the paper's loss: accuracy cross-entropy + lambda x alignment cross-entropy
-        output = network(batch)
-        accuracy, alignment = loss_terms(output, batch)
+        with torch.autocast(
+            device.type, dtype=torch.bfloat16, enabled=_mixed(train_config, device)
+        ):
+            output = network(batch)
+            accuracy, alignment = loss_terms(output, batch)
         loss = accuracy + model_config.alignment_lambda * alignment
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -254,6 +257,12 @@ def _train_epoch(
         bar.set_postfix(loss=f"{loss.item():.4f}")
     means = sums / max(1, len(order))
     return float(means[0]), float(means[1]), float(means[2])
+
+
+def _mixed(train_config: TrainConfig, device: torch.device) -> bool:
+    """bfloat16 autocast on CUDA when asked (no loss scaling needed); never on CPU, where it
+    is slower. The softmax and log-softmax stay in float32 under autocast."""
+    return train_config.mixed_precision and device.type == "cuda"
 
 
 def validation_ndcg(
