@@ -120,3 +120,17 @@ def test_gradients_reach_both_traces() -> None:
     (accuracy + alignment).backward()
     assert net.W_A.grad is not None and net.W_A.grad.abs().sum() > 0
     assert net.W_B.grad is not None and net.W_B.grad.abs().sum() > 0
+
+
+def test_users_without_any_neighbour() -> None:
+    """A batch where no user has a neighbour (each rated an item nobody else rated)."""
+    ratings = sp.csr_matrix(np.array([[1.0, 0, 0], [0, 0.8, 0], [0, 0, 0.6]], dtype=np.float32))
+    neighbours = user_neighbours(ratings, k=2)
+    assert (neighbours.index == -1).all()
+    batch = build_batch(ratings, neighbours, ratings)
+    net = DualAttentionNet(3, ModelConfig(embedding_dim=4))
+    out = net(batch)
+    assert torch.isfinite(out.logits).all()
+    assert (out.sim_attention == 0).all()
+    accuracy, alignment = loss_terms(out, batch)
+    assert torch.isfinite(accuracy) and torch.isfinite(alignment)

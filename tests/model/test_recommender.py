@@ -136,3 +136,15 @@ def test_explain_one_item(fitted, small_ratings) -> None:
     assert rec.item == unrated
     with pytest.raises(DataError, match="already rated"):
         fitted.explain(1, next(iter(rated)))
+
+
+def test_a_user_nobody_resembles_gets_flagged_fallbacks(small_ratings) -> None:
+    """Like the extra user of the shared ml-latest-small copy: one rating of an item nobody
+    else rated, so no neighbour; the model trains and answers, every item is a fallback."""
+    odd = pd.DataFrame({"user": [999], "item": [999_999], "rating": [5.0], "timestamp": [0]})
+    model = DualAttentionRecommender(embedding_dim=4, epochs=2, progress=False)
+    model.fit(pd.concat([small_ratings, odd], ignore_index=True))
+    assert model.attention(999).similarity == []
+    recs = model.recommend(999, n=3, fallback=True)
+    assert len(recs) == 3 and not any(r.explainable for r in recs)
+    assert model.recommend(999, n=3) == []

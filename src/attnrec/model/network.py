@@ -161,9 +161,13 @@ class DualAttentionNet(nn.Module):
             per_sample_weights=batch.neighbour_weight,
         )
 
+        # a zero row that padding (-1) selects, so a batch whose users have no neighbour at
+        # all (e.g. a user whose only item nobody else rated) still works
+        profiles = torch.cat([profiles, profiles.new_zeros(1, profiles.shape[1])])
+
         # H_sim: column v of user u is s(u, v) W_A y(v)   (Trace A, Eq. 1): (B, K, d)
         mask = batch.neighbour_local >= 0
-        columns = profiles[batch.neighbour_local.clamp(min=0)]
+        columns = profiles[batch.neighbour_local]
         columns = columns * (batch.neighbour_similarity * mask).unsqueeze(-1)
 
         # e_sim = w_sim LeakyReLU(H_sim); alpha_sim = softmax over u's neighbours  (Eqs. 1-2)
