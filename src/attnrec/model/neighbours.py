@@ -19,6 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from attnrec.progress import progress
+
 logger = logging.getLogger(__name__)
 
 #: floats of one dense chunk (query users x reference users); 2**25 floats is 128 MiB
@@ -89,7 +91,8 @@ def top_k_cosine(
 
     index = np.full((queries.shape[0], k), -1, dtype=np.int64)
     similarity = np.zeros((queries.shape[0], k), dtype=np.float32)
-    for start in range(0, queries.shape[0], chunk_size):
+    chunks = range(0, queries.shape[0], chunk_size)
+    for start in progress(chunks, "neighbours", len(chunks) > 20, unit="chunk"):
         stop = min(start + chunk_size, queries.shape[0])
 
         # (chunk, m) similarities: dense head product + sparse tail product, one chunk at a time
