@@ -110,11 +110,15 @@ def test_train_on_a_ratings_file(attnrec, tmp_path: Path) -> None:
     result = attnrec(
         "train", str(path), "--user-col", "uid", "--out", str(out), "--epochs", "2",
         "--embedding-dim", "4", "--permutations", "3", "--counterfactual-users", "5",
+        "--paper-attention",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert {"report.md", "recommendations.csv", "counterfactual.json"} <= {
         p.name for p in out.iterdir()
     }
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["attention_uses_rating"] is False  # --paper-attention: Eq. 2 as printed
+    assert config["model"]["embedding_dim"] == 4
     # a second run into the same folder is refused, and the first is kept
     again = attnrec("train", str(path), "--user-col", "uid", "--out", str(out), "--epochs", "1")
     assert again.returncode == 2 and "--overwrite" in again.stderr

@@ -35,6 +35,12 @@ DELTA = typer.Option(None, "--delta", help="Delta-rule threshold in [0, 1]. [def
 N_RECS = typer.Option(10, "--n", "-n", help="Recommendations per user.")
 PAPER_OUT = typer.Option(Path("runs/paper"), "--out", "-o", help="Run folder to write.")
 TRAIN_OUT = typer.Option(None, "--out", "-o", help="Run folder. [default: runs/NAME]")
+RATING_ATTENTION = typer.Option(
+    None,
+    "--rating-attention/--paper-attention",
+    help="Rating as an edge feature of Trace B (default), or the paper's Eq. 2 exactly.",
+    show_default=False,
+)
 NO_PROGRESS = typer.Option(False, "--no-progress", help="Hide progress bars.")
 
 
@@ -44,7 +50,7 @@ def _model_params(**options: Any) -> dict[str, Any]:
         "embedding_dim": "embedding_dim", "neighbours": "n_neighbours", "layers": "n_layers",
         "lam": "alignment_lambda", "corruption": "corruption", "epochs": "epochs",
         "batch_size": "batch_size", "learning_rate": "learning_rate", "seed": "seed",
-        "device": "device",
+        "device": "device", "rating_attention": "attention_uses_rating",
     }  # fmt: skip
     params = {names[k]: v for k, v in options.items() if v is not None}
     if "n_neighbours" in params and params["n_neighbours"] != "all":
@@ -68,6 +74,7 @@ def paper(
     embedding_dim: int | None = EMBEDDING,
     neighbours: str = typer.Option("all", "--neighbours", help='Top-K neighbours, or "all".'),
     layers: int | None = LAYERS,
+    rating_attention: bool | None = RATING_ATTENTION,
     lam: float | None = LAMBDA,
     corruption: float | None = CORRUPTION,
     epochs: int | None = EPOCHS,
@@ -97,6 +104,7 @@ def paper(
     data.name = f"ml-100k paper subset ({subset}, {data.n_users} users x {data.n_items} items)"
     params = _model_params(
         embedding_dim=embedding_dim, neighbours=neighbours, layers=layers, lam=lam,
+        rating_attention=rating_attention,
         corruption=corruption, epochs=epochs, batch_size=None, learning_rate=learning_rate,
         seed=seed, device=device,
     )  # fmt: skip
@@ -122,6 +130,7 @@ def train(
     embedding_dim: int | None = EMBEDDING,
     neighbours: str | None = NEIGHBOURS,
     layers: int | None = LAYERS,
+    rating_attention: bool | None = RATING_ATTENTION,
     lam: float | None = LAMBDA,
     corruption: float | None = CORRUPTION,
     epochs: int | None = EPOCHS,
@@ -150,6 +159,7 @@ def train(
     data = load_dataset(dataset, data_dir=data_dir, **mapping)
     params = _model_params(
         embedding_dim=embedding_dim, neighbours=neighbours, layers=layers, lam=lam,
+        rating_attention=rating_attention,
         corruption=corruption, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
         seed=seed, device=device,
     )  # fmt: skip
