@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import logging
 import os
 import sys
@@ -46,7 +45,13 @@ from attnrec.model.config import ModelConfig, TrainConfig
 from attnrec.model.neighbours import Neighbours, top_k_cosine
 from attnrec.model.network import DualAttentionNet, loss_terms
 from attnrec.model.recommender import DualAttentionRecommender, _scaled
-from attnrec.model.trainer import EpochRecord, TrainResult, holdout_split, ndcg_at_k
+from attnrec.model.trainer import (
+    EarlyStopping,
+    EpochRecord,
+    TrainResult,
+    holdout_split,
+    ndcg_at_k,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -151,8 +156,7 @@ def train_distributed(
     rng = np.random.default_rng(train_config.seed)
     users = np.flatnonzero(np.diff(scaled.indptr) > 0)
     result = TrainResult()
-    best_state: dict[str, torch.Tensor] | None = None
-    stale = 0
+    stopper = EarlyStopping(network, train_config.patience, result)
     started = time.perf_counter()
 
     for epoch in range(1, train_config.epochs + 1):
@@ -186,22 +190,10 @@ def train_distributed(
                 epoch, record.loss, "" if ndcg is None else f", validation NDCG {ndcg:.4f}",
                 record.seconds, context.world_size,
             )  # fmt: skip
-        if (
-            ndcg is None
-            or result.best_validation_ndcg is None
-            or ndcg > result.best_validation_ndcg
-        ):
-            result.best_epoch, result.best_validation_ndcg = epoch, ndcg
-            best_state = copy.deepcopy(network.state_dict())
-            stale = 0
-        else:
-            stale += 1
-            if stale >= train_config.patience:
-                break
+        if stopper.update(epoch, ndcg):
+            break
 
-    if best_state is not None:
-        network.load_state_dict(best_state)
-    network.eval()
+    stopper.restore_best()
     result.seconds = time.perf_counter() - started
     return result
 

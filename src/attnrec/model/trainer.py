@@ -149,8 +149,7 @@ def train(
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=train_config.epochs)
     users = np.flatnonzero(np.diff(scaled.indptr) > 0)
     result = TrainResult()
-    best_state: dict[str, torch.Tensor] | None = None
-    stale = 0
+    stopper = EarlyStopping(network, train_config.patience, result)
     started = time.perf_counter()
 
     for epoch in range(1, train_config.epochs + 1):
@@ -191,26 +190,43 @@ def train(
             "" if ndcg is None else f", validation NDCG@{train_config.validation_k} {ndcg:.4f}",
             record.seconds,
         )
-        improved = (
-            ndcg is None
-            or result.best_validation_ndcg is None
-            or ndcg > result.best_validation_ndcg
-        )
-        if improved:
-            result.best_epoch, result.best_validation_ndcg = epoch, ndcg
-            best_state = copy.deepcopy(network.state_dict())
-            stale = 0
-        else:
-            stale += 1
-            if stale >= train_config.patience:
-                logger.info("early stop after epoch %d; best epoch %d", epoch, result.best_epoch)
-                break
+        if stopper.update(epoch, ndcg):
+            logger.info("early stop after epoch %d; best epoch %d", epoch, result.best_epoch)
+            break
 
-    if best_state is not None:
-        network.load_state_dict(best_state)
-    network.eval()
+    stopper.restore_best()
     result.seconds = time.perf_counter() - started
     return result
+
+
+class EarlyStopping:
+    """Keeps the weights of the epoch with the best validation NDCG and counts the patience.
+
+    Without a validation NDCG (None) every epoch counts as the best. Shared by the
+    single-process and the distributed trainers.
+    """
+
+    def __init__(self, network: torch.nn.Module, patience: int, result: TrainResult) -> None:
+        self.network, self.patience, self.result = network, patience, result
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.stale = 0
+
+    def update(self, epoch: int, ndcg: float | None) -> bool:
+        """Record an epoch's NDCG; True when training should stop."""
+        best = self.result.best_validation_ndcg
+        if ndcg is None or best is None or ndcg > best:
+            self.result.best_epoch, self.result.best_validation_ndcg = epoch, ndcg
+            self.best_state = copy.deepcopy(self.network.state_dict())
+            self.stale = 0
+            return False
+        self.stale += 1
+        return self.stale >= self.patience
+
+    def restore_best(self) -> None:
+        """Load the best epoch's weights back and switch the network to evaluation."""
+        if self.best_state is not None:
+            self.network.load_state_dict(self.best_state)
+        self.network.eval()
 
 
 def _train_epoch(
