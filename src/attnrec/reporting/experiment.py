@@ -279,8 +279,8 @@ def _report(
         f"Delta-rule thresholds: score {d.score:g}, attention {d.attention:g}, "
         f"rating {d.rating:g} (docs/model.md explains the normalisation). "
         f"{users_short} of {len(recommendations)} users have fewer than {options.n} explainable "
-        f"items; {explainable} of {total} listed recommendations are explainable"
-        + (", the rest are flagged fallbacks." if options.fallback else "."),
+        f"items; {explainable:,} of {total:,} listed recommendations are explainable"
+        + (", the rest are flagged fallbacks." if explainable < total else "."),
         "",
         "Every user's list is in `recommendations.csv`. The first users:",
         "",
