@@ -5,8 +5,10 @@ multiplied with the row-normalised rating matrix and only its top K survives.
 
 The product is split by item popularity. The few "head" items that a large share of the users
 rated (``DENSE_SHARE``) cost as much in a sparse product as all the others together, so they go
-through a dense matrix product (BLAS or cuBLAS); the long tail goes through a sparse x sparse
-product (scipy on CPU, torch sparse on GPU). docs/scaling.md has the measurements.
+through a dense matrix product (BLAS or cuBLAS). The long tail is added by a numba kernel on CPU
+(``attnrec.model.sparse_topk``: accumulation into the dense rows and a bounded heap, no
+intermediate sparse matrix) and by torch's sparse product on GPU. docs/scaling.md has the
+measurements.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import logging
 import warnings
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 import torch
 
+from attnrec.model.sparse_topk import accumulate_top_k
 from attnrec.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -27,7 +31,7 @@ logger = logging.getLogger(__name__)
 CHUNK_FLOATS = 2**25
 
 #: an item rated by at least this share of the reference users goes to the dense product
-DENSE_SHARE = 0.1
+DENSE_SHARE = 0.2
 
 #: cap on the dense head block (reference users x head items), in floats (2**28 is 1 GiB)
 HEAD_FLOATS = 2**28
@@ -95,13 +99,17 @@ def top_k_cosine(
     for start in progress(chunks, "neighbours", len(chunks) > 20, unit="chunk"):
         stop = min(start + chunk_size, queries.shape[0])
 
-        # (chunk, m) similarities: dense head product + sparse tail product, one chunk at a time
+        own = np.full(stop - start, -1, dtype=np.int64) if exclude is None else exclude[start:stop]
+        if device.type == "cpu":
+            products.cpu_top_k(start, stop, own, index[start:stop], similarity[start:stop])
+            continue
+
+        # GPU: (chunk, m) similarities, the head dense and the tail by torch's sparse product
         sims = products.chunk(start, stop)
-        if exclude is not None:
-            rows = torch.arange(stop - start, device=sims.device)
-            own = torch.as_tensor(exclude[start:stop], device=sims.device)
-            keep = own >= 0
-            sims[rows[keep], own[keep]] = -1.0
+        rows = torch.arange(stop - start, device=sims.device)
+        own_t = torch.as_tensor(own, device=sims.device)
+        keep = own_t >= 0
+        sims[rows[keep], own_t[keep]] = -1.0
 
         # top K by value, ties towards the smaller index (stable sort of a descending key)
         top_sims, top_idx = _stable_top_k(sims, k)
@@ -158,23 +166,29 @@ class _SplitProduct:
         tail_t = reference[:, tail].T.tocsr()
         self.reference_tail = tail_t if device.type == "cpu" else _to_torch_csr(tail_t, device)
 
-    def chunk(self, start: int, stop: int) -> torch.Tensor:
-        """(stop - start, m) float32 similarities of query rows start..stop."""
+    def head(self, start: int, stop: int) -> torch.Tensor:
+        """(stop - start, m) float32 head-item products of query rows start..stop."""
         query_head = torch.as_tensor(self.queries_head[start:stop].toarray(), device=self.device)
-        sims = query_head @ self.reference_head.T
-        query_tail = self.queries_tail[start:stop]
-        if self.device.type == "cpu":
-            # scipy's sparse product, added in place into the dense head product
-            tail = (query_tail @ self.reference_tail).tocsr()
-            dense = sims.numpy()
-            tail.sum_duplicates()
-            rows = np.repeat(np.arange(tail.shape[0]), np.diff(tail.indptr))
-            dense[rows, tail.indices] += tail.data
-        else:
-            sims += torch.sparse.mm(
-                _to_torch_csr(query_tail, self.device), self.reference_tail
-            ).to_dense()
-        return sims
+        return query_head @ self.reference_head.T
+
+    def cpu_top_k(
+        self, start: int, stop: int, own: np.ndarray, index: np.ndarray, similarity: np.ndarray
+    ) -> None:
+        """Top K of query rows start..stop into index/similarity: head by BLAS, tail by numba."""
+        dense = self.head(start, stop).numpy()
+        tail = self.queries_tail[start:stop]
+        items = self.reference_tail
+        numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+        accumulate_top_k(
+            tail.indptr, tail.indices, tail.data, items.indptr, items.indices, items.data,
+            dense, np.ascontiguousarray(own, dtype=np.int64), index, similarity,
+        )  # fmt: skip
+
+    def chunk(self, start: int, stop: int) -> torch.Tensor:
+        """(stop - start, m) float32 similarities of query rows start..stop (GPU path)."""
+        sims = self.head(start, stop)
+        query_tail = _to_torch_csr(self.queries_tail[start:stop], self.device)
+        return sims + torch.sparse.mm(query_tail, self.reference_tail).to_dense()
 
 
 def _to_torch_csr(matrix: sp.csr_matrix, device: str | torch.device) -> torch.Tensor:
