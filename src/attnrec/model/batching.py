@@ -8,6 +8,7 @@ A batch carries, for B users:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,9 +33,11 @@ class Batch:
         target_weight: (T,) float32 ybar: the user's ratings normalised to sum to 1.
         neighbour_local: (B, K) int64 row of each neighbour in the neighbour profiles, -1 = none.
         neighbour_similarity: (B, K) float32 cosine similarity s(u, v), 0 on padding.
-        neighbour_offsets: (U,) int64 embedding-bag offsets of the neighbour profiles.
-        neighbour_item: (N,) int64 items of the neighbour profiles.
-        neighbour_weight: (N,) float32 L2-normalised scaled ratings of the neighbour profiles.
+        neighbour_profiles: (U, n) sparse CSR float32, the L2-normalised scaled ratings of the
+            batch's distinct neighbours, one row each.
+        neighbour_profiles_t: (n, U) its transpose, also CSR: the backward pass of the profile
+            embedding multiplies by it (transposing a CSR tensor inside autograd costs several
+            times the product itself at MovieLens-20M size).
     """
 
     edge_user: torch.Tensor
@@ -47,9 +50,8 @@ class Batch:
     target_weight: torch.Tensor
     neighbour_local: torch.Tensor
     neighbour_similarity: torch.Tensor
-    neighbour_offsets: torch.Tensor
-    neighbour_item: torch.Tensor
-    neighbour_weight: torch.Tensor
+    neighbour_profiles: torch.Tensor
+    neighbour_profiles_t: torch.Tensor
 
     @property
     def n_users(self) -> int:
@@ -91,7 +93,12 @@ def build_batch(
     unique, inverse = np.unique(neighbours.index[valid], return_inverse=True)
     local = np.full(neighbours.index.shape, -1, dtype=np.int64)
     local[valid] = inverse
-    nb_user, nb_item, nb_value, nb_offsets = _edges(reference[unique])
+    nb_profiles = reference[unique].tocsr()
+    nb_user, _, nb_value, _ = _edges(nb_profiles)
+    nb_profiles = sp.csr_matrix(
+        (_l2_weights(nb_user, nb_value), nb_profiles.indices, nb_profiles.indptr),
+        shape=nb_profiles.shape,
+    )
 
     return Batch(
         edge_user=torch.as_tensor(edge_user),
@@ -104,10 +111,22 @@ def build_batch(
         target_weight=torch.as_tensor(target_weight, dtype=torch.float32),
         neighbour_local=torch.as_tensor(local),
         neighbour_similarity=torch.as_tensor(neighbours.similarity, dtype=torch.float32),
-        neighbour_offsets=torch.as_tensor(nb_offsets),
-        neighbour_item=torch.as_tensor(nb_item),
-        neighbour_weight=torch.as_tensor(_l2_weights(nb_user, nb_value), dtype=torch.float32),
+        neighbour_profiles=_torch_csr(nb_profiles),
+        neighbour_profiles_t=_torch_csr(nb_profiles.T.tocsr()),
     )
+
+
+def _torch_csr(matrix: sp.csr_matrix) -> torch.Tensor:
+    """A scipy CSR matrix as a float32 torch sparse CSR tensor with int64 indices."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(
+            torch.as_tensor(matrix.indptr, dtype=torch.int64),
+            torch.as_tensor(matrix.indices, dtype=torch.int64),
+            torch.as_tensor(matrix.data, dtype=torch.float32),
+            size=matrix.shape,
+            check_invariants=False,
+        )
 
 
 def _edges(rows: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

