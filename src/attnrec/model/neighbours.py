@@ -163,8 +163,11 @@ class _SplitProduct:
         self.queries_head = queries[:, head].tocsr()
         self.queries_tail = queries[:, tail].tocsr()
         self.reference_head = torch.as_tensor(reference[:, head].toarray(), device=device)
-        tail_t = reference[:, tail].T.tocsr()
-        self.reference_tail = tail_t if device.type == "cpu" else _to_torch_csr(tail_t, device)
+        # the tail transposed (items x users): scipy for the numba kernel, torch on GPU
+        self.items_tail: sp.csr_matrix = reference[:, tail].T.tocsr()
+        self.reference_tail = (
+            None if device.type == "cpu" else _to_torch_csr(self.items_tail, device)
+        )
 
     def head(self, start: int, stop: int) -> torch.Tensor:
         """(stop - start, m) float32 head-item products of query rows start..stop."""
@@ -177,8 +180,10 @@ class _SplitProduct:
         """Top K of query rows start..stop into index/similarity: head by BLAS, tail by numba."""
         dense = self.head(start, stop).numpy()
         tail = self.queries_tail[start:stop]
-        items = self.reference_tail
-        numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+        items = self.items_tail
+        # as many numba threads as torch uses (torch.set_num_threads is the one knob)
+        available = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+        numba.set_num_threads(max(1, min(torch.get_num_threads(), available)))
         accumulate_top_k(
             tail.indptr, tail.indices, tail.data, items.indptr, items.indices, items.data,
             dense, np.ascontiguousarray(own, dtype=np.int64), index, similarity,
