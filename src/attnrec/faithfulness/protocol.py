@@ -190,12 +190,7 @@ class NetworkAdapter:
             rec_context, rec_layers = network.recommendation_trace(batch, rec_attention)
 
         # the dense layer over both contexts, as in DualAttentionNet.forward
-        parts = []
-        if network.config.use_similarity_trace:
-            parts.append(sim_context)
-        if network.config.use_recommendation_trace:
-            parts.append(rec_context)
-        logits = network.output(torch.cat(parts, dim=-1))
+        logits = network.scores(sim_context, rec_context)
         return Forward(logits, rec_layers[-1], sim_alpha)
 
     def _unique_batch(self, encoded: Encoded) -> Any:

@@ -41,6 +41,10 @@ class ModelConfig(BaseModel):
     own ratings (an extension of Trace B, Eq. 2, chosen by the tuning run in
     docs/evaluation.md); False gives the paper's equation exactly."""
 
+    output_layer: Literal["dense", "tied"] = "dense"
+    """F_Theta: "dense" learns its own (2d x items) weights, as in the paper; "tied" reuses the
+    item embeddings, [W_A; W_B]^T, plus a bias (fewer parameters, for data with few users)."""
+
     use_similarity_trace: bool = True
     """Ablation switch: drop Trace A (similarity context) from the dense layer's input."""
 

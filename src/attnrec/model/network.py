@@ -120,7 +120,12 @@ class DualAttentionNet(nn.Module):
             for _ in range(config.n_layers)
         )
         n_traces = int(config.use_similarity_trace) + int(config.use_recommendation_trace)
-        self.output = nn.Linear(n_traces * dim, n_items)
+        if config.output_layer == "dense":
+            self.output = nn.Linear(n_traces * dim, n_items)
+        else:
+            # "tied": F_Theta's weight is [W_A; W_B]^T, so an item's output weights are its
+            # input embeddings, trained by every rating of it; only the bias is its own
+            self.output_bias = nn.Parameter(torch.zeros(n_items))
         nn.init.xavier_uniform_(self.W_A)
         nn.init.xavier_uniform_(self.W_B)
 
@@ -140,14 +145,24 @@ class DualAttentionNet(nn.Module):
         sim_context, sim_alpha = self.similarity_trace(batch, sim_attention)
         rec_context, rec_layers = self.recommendation_trace(batch, rec_attention)
 
-        # y^ = Softmax(F_Theta(h_simcx || h(u, K))): the softmax is left to the loss
-        parts = []
-        if self.config.use_similarity_trace:
-            parts.append(sim_context)
-        if self.config.use_recommendation_trace:
-            parts.append(rec_context)
-        logits = self.output(torch.cat(parts, dim=-1))
+        logits = self.scores(sim_context, rec_context)
         return Output(logits, rec_layers[-1], rec_layers, sim_alpha)
+
+    def scores(self, sim_context: torch.Tensor, rec_context: torch.Tensor) -> torch.Tensor:
+        """F_Theta(h_simcx || h(u, K)): (B, n) logits; y^ = softmax, left to the loss."""
+        if self.config.output_layer == "dense":
+            parts = []
+            if self.config.use_similarity_trace:
+                parts.append(sim_context)
+            if self.config.use_recommendation_trace:
+                parts.append(rec_context)
+            return self.output(torch.cat(parts, dim=-1))
+        logits = self.output_bias.expand(sim_context.shape[0], -1)
+        if self.config.use_similarity_trace:
+            logits = logits + sim_context @ self.W_A.T
+        if self.config.use_recommendation_trace:
+            logits = logits + rec_context @ self.W_B.T
+        return logits
 
     def similarity_trace(
         self, batch: Batch, attention: torch.Tensor | None = None
