@@ -134,3 +134,19 @@ def test_users_without_any_neighbour() -> None:
     assert (out.sim_attention == 0).all()
     accuracy, alignment = loss_terms(out, batch)
     assert torch.isfinite(accuracy) and torch.isfinite(alignment)
+
+
+def test_tied_output_layer_is_item_embeddings_plus_bias() -> None:
+    # logits_j = h_simcx . W_A[j] + h(u, K) . W_B[j] + b_j, with no weights of its own
+    _, _, batch = tiny_batch()
+    net = network(output_layer="tied")
+    assert not hasattr(net, "output")
+    with torch.no_grad():
+        net.output_bias.copy_(torch.arange(9, dtype=torch.float32))
+        sim_context, _ = net.similarity_trace(batch)
+        rec_context, _ = net.recommendation_trace(batch)
+        logits = net(batch).logits
+    for user in range(batch.n_users):
+        for item in range(9):
+            expected = sim_context[user] @ net.W_A[item] + rec_context[user] @ net.W_B[item]
+            torch.testing.assert_close(logits[user, item], expected + item)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
@@ -13,15 +14,18 @@ from attnrec.model.batching import _torch_csr
 from attnrec.model.network import SparseEmbedding
 
 
-def embed(weight: torch.Tensor, profiles: sp.csr_matrix) -> torch.Tensor:
-    return SparseEmbedding.apply(weight, _torch_csr(profiles), _torch_csr(profiles.T.tocsr()))
+def embed(weight: torch.Tensor, profiles: sp.csr_matrix, transposed: bool = True) -> torch.Tensor:
+    """With the transpose a training batch carries, or without it (torch transposes)."""
+    profiles_t = _torch_csr(profiles.T.tocsr()) if transposed else None
+    return SparseEmbedding.apply(weight, _torch_csr(profiles), profiles_t)
 
 
-def test_forward_and_gradient_by_hand() -> None:
+@pytest.mark.parametrize("transposed", [True, False], ids=["training-batch", "no-transpose"])
+def test_forward_and_gradient_by_hand(transposed: bool) -> None:
     # two profiles over 3 items: [0.6, 0, 0.8] and [0, 1, 0]
     profiles = sp.csr_matrix(np.array([[0.6, 0.0, 0.8], [0.0, 1.0, 0.0]], dtype=np.float32))
     weight = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
-    out = embed(weight, profiles)
+    out = embed(weight, profiles, transposed)
     torch.testing.assert_close(out, torch.tensor([[4.6, 6.0], [3.0, 4.0]]))
     # d(sum of row 0 x [1, 10] + row 1 x [2, 20]) / d weight = profiles^T @ upstream
     (out * torch.tensor([[1.0, 10.0], [2.0, 20.0]])).sum().backward()
@@ -29,9 +33,10 @@ def test_forward_and_gradient_by_hand() -> None:
     torch.testing.assert_close(weight.grad, expected)
 
 
-def test_no_profiles_gives_empty_output_and_zero_gradient() -> None:
+@pytest.mark.parametrize("transposed", [True, False], ids=["training-batch", "no-transpose"])
+def test_no_profiles_gives_empty_output_and_zero_gradient(transposed: bool) -> None:
     weight = torch.ones(4, 3, requires_grad=True)
-    out = embed(weight, sp.csr_matrix((0, 4), dtype=np.float32))
+    out = embed(weight, sp.csr_matrix((0, 4), dtype=np.float32), transposed)
     assert out.shape == (0, 3)
     (out.sum() + weight.sum() * 0).backward()
     assert weight.grad is not None and not weight.grad.any()

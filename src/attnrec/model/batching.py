@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,9 +36,9 @@ class Batch:
         neighbour_similarity: (B, K) float32 cosine similarity s(u, v), 0 on padding.
         neighbour_profiles: (U, n) sparse CSR float32, the L2-normalised scaled ratings of the
             batch's distinct neighbours, one row each.
-        neighbour_profiles_t: (n, U) its transpose, also CSR: the backward pass of the profile
-            embedding multiplies by it (transposing a CSR tensor inside autograd costs several
-            times the product itself at MovieLens-20M size).
+        neighbour_profiles_t: (n, U) its transpose, also CSR, for the backward pass of the
+            profile embedding (transposing a CSR tensor inside autograd costs several times the
+            product itself at MovieLens-20M size); None unless built ``for_training``.
     """
 
     edge_user: torch.Tensor
@@ -51,14 +52,17 @@ class Batch:
     neighbour_local: torch.Tensor
     neighbour_similarity: torch.Tensor
     neighbour_profiles: torch.Tensor
-    neighbour_profiles_t: torch.Tensor
+    neighbour_profiles_t: torch.Tensor | None
 
     @property
     def n_users(self) -> int:
         return int(self.offsets.shape[0])
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(**{name: value.to(device) for name, value in vars(self).items()})
+        moved: dict[str, Any] = {
+            name: None if value is None else value.to(device) for name, value in vars(self).items()
+        }
+        return Batch(**moved)
 
 
 def build_batch(
@@ -68,6 +72,7 @@ def build_batch(
     corruption: float = 0.0,
     rng: np.random.Generator | None = None,
     targets: sp.csr_matrix | None = None,
+    for_training: bool = False,
 ) -> Batch:
     """Assemble a batch from scaled rating rows.
 
@@ -78,6 +83,8 @@ def build_batch(
         corruption: probability of dropping each input rating (training only).
         rng: random generator for the corruption.
         targets: (B, n) ratings to predict; defaults to ``profiles`` (before corruption).
+        for_training: also build the transposed neighbour profiles that the backward pass uses
+            (without them a backward pass still works, more slowly).
     """
     targets = profiles if targets is None else targets
     inputs = _corrupt(profiles, corruption, rng) if corruption > 0 else profiles
@@ -112,7 +119,7 @@ def build_batch(
         neighbour_local=torch.as_tensor(local),
         neighbour_similarity=torch.as_tensor(neighbours.similarity, dtype=torch.float32),
         neighbour_profiles=_torch_csr(nb_profiles),
-        neighbour_profiles_t=_torch_csr(nb_profiles.T.tocsr()),
+        neighbour_profiles_t=_torch_csr(nb_profiles.T.tocsr()) if for_training else None,
     )
 
 

@@ -247,7 +247,9 @@ def _step(
     inputs = profiles
     if model_config.corruption > 0:
         inputs = corrupt_per_user(profiles, mine, model_config.corruption, seed, epoch)
-    batch = build_batch(inputs, neighbours.rows(mine), scaled, targets=profiles).to(context.device)
+    batch = build_batch(
+        inputs, neighbours.rows(mine), scaled, targets=profiles, for_training=True
+    ).to(context.device)
 
     # the share's summed loss x world / global size: DDP's mean is then the global mean's gradient
     with _autocast(context.device, mixed_precision):

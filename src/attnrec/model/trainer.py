@@ -256,6 +256,7 @@ def _train_epoch(
             scaled,
             corruption=model_config.corruption,
             rng=rng,
+            for_training=True,
         ).to(device)
 
         # the paper's loss: accuracy cross-entropy + lambda x alignment cross-entropy
