@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -445,3 +446,25 @@ def test_cli_serve_help_and_bad_run(tmp_path: Path) -> None:
     failed = runner.invoke(app, ["serve", str(tmp_path)])
     assert isinstance(failed.exception, RunFolderError)  # main() prints it as one line, exit 2
     assert "not a run folder" in str(failed.exception)
+
+
+def test_model_routes_run_on_their_own_threads(served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answers are queued on one inference thread, permutation tests on another."""
+    seen: dict[str, str] = {}
+
+    def record(name: str, method):  # type: ignore[no-untyped-def]
+        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+            seen[name] = threading.current_thread().name
+            return method(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(served, "recommend", record("recommend", served.recommend))
+    monkeypatch.setattr(served, "permuted_scores", record("permute", served.permuted_scores))
+    with TestClient(create_app(served)) as fresh:
+        assert fresh.get("/api/users/1/recommendations").status_code == 200
+        assert fresh.get("/api/users/1/counterfactual?permutations=2").status_code == 200
+        # a known-user error raised on the thread still reaches the 404 handler
+        assert_problem(fresh.get("/api/users/nobody/recommendations"), 404)
+    assert seen["recommend"].startswith("attnrec-inference")
+    assert seen["permute"].startswith("attnrec-permutations")

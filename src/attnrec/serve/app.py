@@ -9,28 +9,36 @@ JSON; every error is a :class:`~attnrec.serve.schemas.Problem` with a one-line m
 - a request too large for the run (n above the catalogue, a profile longer than the catalogue
   or than ``MAX_PROFILE``, a body above ``max_body_bytes``): 413.
 
-The model is used for inference only (``torch.no_grad``), which is safe from several threads;
-the permutation tests, the only heavy requests, run one at a time behind a lock.
+Requests that run the model are queued, in arrival order, on one inference thread; the
+permutation tests, the only heavy requests, on a second one, so that they never hold up the
+others. One thread at a time keeps the tail latency low: concurrent forward passes on a small
+machine slow each other down. Their answers are serialised to JSON on that thread too, and sent
+as they are (FastAPI does not validate them again against the response model).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec
 
 import numpy as np
 import torch
 from fastapi import Body, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -72,6 +80,9 @@ Delta = Annotated[
 Top = Annotated[int, Query(ge=1, le=MAX_RESULTS, description="Rows of each list.")]
 
 
+P = ParamSpec("P")
+
+
 class TooLarge(Exception):
     """A request the server refuses because of its size (answered with 413)."""
 
@@ -94,9 +105,16 @@ def create_app(
     model = run if isinstance(run, DualAttentionRecommender) else load_run(run)
     model._check_fitted()
     service = Service(model)
+    threads = Threads()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        threads.shutdown()
 
     # FastAPIOffline serves Swagger UI's files itself: /docs works without a network
     app = FastAPIOffline(
+        lifespan=lifespan,
         title="attnrec",
         version=__version__,
         description=(
@@ -107,7 +125,7 @@ def create_app(
     app.state.service = service
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    _add_api_routes(app, service)
+    _add_api_routes(app, service, threads)
     _add_page_routes(app)
     return app
 
@@ -122,6 +140,52 @@ def app_from_environment() -> FastAPI:
     if threads:
         torch.set_num_threads(int(threads))
     return create_app(Path(run))
+
+
+class Threads:
+    """The two threads that run the model: one for answers, one for permutation tests.
+
+    Made on first use and again after a shutdown: an app can be started more than once (tests
+    open several clients on one app).
+    """
+
+    def __init__(self) -> None:
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+
+    def pool(self, name: str) -> ThreadPoolExecutor:
+        if name not in self._pools:
+            self._pools[name] = ThreadPoolExecutor(1, thread_name_prefix=f"attnrec-{name}")
+        return self._pools[name]
+
+    def shutdown(self) -> None:
+        pools, self._pools = self._pools, {}
+        for pool in pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def on_thread(
+    threads: Threads, name: str
+) -> Callable[[Callable[P, BaseModel]], Callable[P, Awaitable[Response]]]:
+    """Run a route's body on thread ``name`` (a queue in arrival order); send its JSON as is.
+
+    The wrapper keeps the body's signature, which FastAPI reads for parameters and docs; errors
+    raised on the thread reach the app's exception handlers unchanged.
+    """
+
+    def decorate(body: Callable[P, BaseModel]) -> Callable[P, Awaitable[Response]]:
+        def answer(*args: P.args, **kwargs: P.kwargs) -> Response:
+            content = body(*args, **kwargs).model_dump_json()
+            return Response(content, media_type="application/json")
+
+        @functools.wraps(body)
+        async def route(*args: P.args, **kwargs: P.kwargs) -> Response:
+            loop = asyncio.get_running_loop()
+            call = functools.partial(answer, *args, **kwargs)
+            return await loop.run_in_executor(threads.pool(name), call)
+
+        return route
+
+    return decorate
 
 
 # ------------------------------------------------------------------------------------------------
@@ -362,9 +426,11 @@ class Service:
 # routes
 
 
-def _add_api_routes(app: FastAPI, service: Service) -> None:
-    """The JSON endpoints under /api."""
+def _add_api_routes(app: FastAPI, service: Service, threads: Threads) -> None:
+    """The JSON endpoints under /api; those that run the model run on the model's threads."""
     model = service.model
+    inference = on_thread(threads, "inference")
+    permutations = on_thread(threads, "permutations")
 
     @app.get("/api/health", response_model=schemas.Health, tags=["meta"])
     def health() -> schemas.Health:
@@ -385,6 +451,7 @@ def _add_api_routes(app: FastAPI, service: Service) -> None:
         tags=["users"],
         responses=_ERRORS,
     )
+    @inference
     def recommendations(
         user: UserId,
         n: N = 10,
@@ -422,6 +489,7 @@ def _add_api_routes(app: FastAPI, service: Service) -> None:
         tags=["users"],
         responses=_ERRORS,
     )
+    @inference
     def explanation(
         user: UserId,
         item: ItemId,
@@ -444,6 +512,7 @@ def _add_api_routes(app: FastAPI, service: Service) -> None:
         tags=["users"],
         responses=_ERRORS,
     )
+    @inference
     def attention(user: UserId, top: Top = 10) -> schemas.Attention:
         """The user's most similar users by alpha_sim and rated items by alpha_rec."""
         row = model.dataset_.user_index(user)
@@ -455,6 +524,7 @@ def _add_api_routes(app: FastAPI, service: Service) -> None:
         tags=["users"],
         responses=_ERRORS,
     )
+    @permutations
     def counterfactual(
         user: UserId,
         n: N = 10,
@@ -475,6 +545,7 @@ def _add_api_routes(app: FastAPI, service: Service) -> None:
         tags=["profile"],
         responses=_ERRORS,
     )
+    @inference
     def profile_recommendations(
         request: Annotated[schemas.ProfileRequest, Body()],
     ) -> schemas.ProfileAnswer:
@@ -501,6 +572,7 @@ def _add_api_routes(app: FastAPI, service: Service) -> None:
         tags=["profile"],
         responses=_ERRORS,
     )
+    @permutations
     def profile_counterfactual(
         request: Annotated[schemas.ProfileCounterfactualRequest, Body()],
     ) -> schemas.Counterfactual:
