@@ -123,3 +123,21 @@ def test_train_on_a_ratings_file(attnrec, tmp_path: Path) -> None:
     again = attnrec("train", str(path), "--user-col", "uid", "--out", str(out), "--epochs", "1")
     assert again.returncode == 2 and "--overwrite" in again.stderr
     assert (out / "report.md").is_file()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--embedding-dim", "foo", "valid integer"),
+        ("--output-layer", "foo", "'tied', 'dense'"),
+        ("--no-such-option", None, "No such option"),
+    ],
+)
+def test_bad_option_values_are_usage_errors_not_tracebacks(
+    attnrec, option: str, value: str | None, words: str
+) -> None:
+    args = ["train", "ml-100k", option] + ([value] if value else [])
+    result = attnrec(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert option in result.stderr and words in result.stderr

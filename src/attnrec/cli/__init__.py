@@ -62,10 +62,11 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
     except (typer.Exit, typer.Abort) as stop:
         sys.exit(getattr(stop, "exit_code", 1))
-    except Exception as error:  # click's usage errors
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
+    except Exception as error:
+        # click's usage errors (bad option values, unknown options); recent typer versions
+        # vendor click, so their class is not click's own: recognise them by their interface
+        show = getattr(error, "show", None)
+        if callable(show) and isinstance(getattr(error, "exit_code", None), int):
+            show()
             sys.exit(EXIT_USER_ERROR)
         raise

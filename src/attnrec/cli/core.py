@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,7 +27,7 @@ LAYERS = typer.Option(None, "--layers", help="Graph-attention layers K. [default
 LAMBDA = typer.Option(None, "--lambda", help="Weight of the attention-alignment loss. [default: 1]")
 CORRUPTION = typer.Option(None, "--corruption", help="Input dropout while training. [default: 0.7]")
 EPOCHS = typer.Option(None, "--epochs", help="Maximum epochs. [default: 60]")
-BATCH = typer.Option(None, "--batch-size", help="Users per mini-batch. [default: 128]")
+BATCH = typer.Option(None, "--batch-size", help="Users per mini-batch. [default: 32]")
 LR = typer.Option(None, "--learning-rate", help="Adam's step size. [default: 0.003]")
 SEED = typer.Option(0, "--seed", help="Seed of every random draw.")
 DEVICE = typer.Option("auto", "--device", help='"auto" (CUDA if available), "cpu" or "cuda:N".')
@@ -41,6 +42,19 @@ RATING_ATTENTION = typer.Option(
     help="Rating as an edge feature of Trace B (default), or the paper's Eq. 2 exactly.",
     show_default=False,
 )
+
+
+class OutputLayer(StrEnum):
+    tied = "tied"
+    dense = "dense"
+
+
+OUTPUT_LAYER = typer.Option(
+    None,
+    "--output-layer",
+    help='Scores from the contexts: "tied" to the item embeddings, or "dense". [default: tied]',
+    show_default=False,
+)
 NO_PROGRESS = typer.Option(False, "--no-progress", help="Hide progress bars.")
 
 
@@ -51,6 +65,7 @@ def _model_params(**options: Any) -> dict[str, Any]:
         "lam": "alignment_lambda", "corruption": "corruption", "epochs": "epochs",
         "batch_size": "batch_size", "learning_rate": "learning_rate", "seed": "seed",
         "device": "device", "rating_attention": "attention_uses_rating",
+        "output_layer": "output_layer",
     }  # fmt: skip
     params = {names[k]: v for k, v in options.items() if v is not None}
     if "n_neighbours" in params and params["n_neighbours"] != "all":
@@ -75,6 +90,7 @@ def paper(
     neighbours: str = typer.Option("all", "--neighbours", help='Top-K neighbours, or "all".'),
     layers: int | None = LAYERS,
     rating_attention: bool | None = RATING_ATTENTION,
+    output_layer: OutputLayer | None = OUTPUT_LAYER,
     lam: float | None = LAMBDA,
     corruption: float | None = CORRUPTION,
     epochs: int | None = EPOCHS,
@@ -105,6 +121,7 @@ def paper(
     params = _model_params(
         embedding_dim=embedding_dim, neighbours=neighbours, layers=layers, lam=lam,
         rating_attention=rating_attention,
+        output_layer=output_layer.value if output_layer else None,
         corruption=corruption, epochs=epochs, batch_size=None, learning_rate=learning_rate,
         seed=seed, device=device,
     )  # fmt: skip
@@ -131,6 +148,7 @@ def train(
     neighbours: str | None = NEIGHBOURS,
     layers: int | None = LAYERS,
     rating_attention: bool | None = RATING_ATTENTION,
+    output_layer: OutputLayer | None = OUTPUT_LAYER,
     lam: float | None = LAMBDA,
     corruption: float | None = CORRUPTION,
     epochs: int | None = EPOCHS,
@@ -160,6 +178,7 @@ def train(
     params = _model_params(
         embedding_dim=embedding_dim, neighbours=neighbours, layers=layers, lam=lam,
         rating_attention=rating_attention,
+        output_layer=output_layer.value if output_layer else None,
         corruption=corruption, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
         seed=seed, device=device,
     )  # fmt: skip
