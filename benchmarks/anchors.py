@@ -11,6 +11,7 @@ EASE (Steck 2019) is written out here: B = I - P / diag(P), P = (X^T X + lambda 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -87,7 +88,8 @@ def main() -> None:
     parser.add_argument("--vae-epochs", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--ease-penalty", type=float, nargs="+", default=[100.0, 500.0])
     args = parser.parse_args()
-    print(f"torch threads {torch.get_num_threads()}; shared machine, timings under contention")
+    load_average = os.getloadavg()[0]
+    print(f"torch threads {torch.get_num_threads()}; load average {load_average:.2f} at start")
     rows = []
     for name in args.datasets:
         dataset = load(name)
