@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
-# ../shared/data beside the project's root
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# ../shared/data beside the project's root, unless ATTNREC_DATA_DIR names another folder
+SHARED_DATA = Path(
+    os.environ.get("ATTNREC_DATA_DIR")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 REQUIRE_DATA_ENV = "ATTNREC_REQUIRE_DATA"
 
 
@@ -18,8 +21,8 @@ def data_root() -> Path:
     if SHARED_DATA.is_dir():
         return SHARED_DATA
     reason = (
-        f"real MovieLens data not found at {SHARED_DATA} "
-        f"(set {REQUIRE_DATA_ENV}=1 to make this a failure)"
+        f"real MovieLens data not found at {SHARED_DATA} (set ATTNREC_DATA_DIR to the folder "
+        f"holding ml-100k/ and ml-latest-small/; {REQUIRE_DATA_ENV}=1 makes this a failure)"
     )
     if os.environ.get(REQUIRE_DATA_ENV) == "1":
         pytest.fail(reason)

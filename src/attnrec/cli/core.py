@@ -255,7 +255,9 @@ def _print_summary(model: Any, summary: Any, fit_seconds: float) -> None:
     # each user's top recommendations with their explanations (the first 20 users)
     shown = list(summary.recommendations.items())[:20]
     console.print(
-        f"\n[bold]Top recommendations[/] ({len(shown)} of {len(summary.recommendations)} users)"
+        f"\n[bold]Top recommendations[/] ({len(shown)} of {len(summary.recommendations)} users; "
+        "the number is the item's rank by score among the user's unrated items, so a gap is a "
+        "better-scored item that the delta-rule could not explain)"
     )
     for user, recs in shown:
         console.print(f"[bold]user {user}[/]")

@@ -282,7 +282,9 @@ def _report(
         f"items; {explainable:,} of {total:,} listed recommendations are explainable"
         + (", the rest are flagged fallbacks." if explainable < total else "."),
         "",
-        "Every user's list is in `recommendations.csv`. The first users:",
+        "Every user's list is in `recommendations.csv`. The first users (the number is the "
+        "item's rank by score among the user's unrated items; a gap is a better-scored item "
+        "that the delta-rule could not explain):",
         "",
     ]
     for user, recs in list(recommendations.items())[:5]:
