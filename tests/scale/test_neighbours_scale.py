@@ -82,3 +82,23 @@ def test_all_zero_users_have_no_neighbours() -> None:
     assert (found.index[[0, 2]] == -1).all()
     assert found.index[1].tolist()[:1] == [3]
     np.testing.assert_allclose(found.similarity[1, 0], 1.0, rtol=1e-6)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    users=st.integers(1, 25),
+    items=st.integers(1, 15),
+    k=st.integers(1, 40),
+    chunk=st.integers(1, 8),
+)
+def test_torch_tail_path_equals_dense_reference(
+    seed: int, users: int, items: int, k: int, chunk: int
+) -> None:
+    """The GPU code path (torch sparse tail, torch top-K), run on CPU tensors."""
+    rng = np.random.default_rng(seed)
+    matrix = (rng.random((users, items)) < 0.4) * rng.integers(1, 6, (users, items))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nb, "_numba_tail", lambda device: False)
+        patch.setattr(nb, "DENSE_SHARE", 0.3)
+        check(matrix.astype(np.float32), k, chunk)

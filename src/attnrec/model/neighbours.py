@@ -100,7 +100,7 @@ def top_k_cosine(
         stop = min(start + chunk_size, queries.shape[0])
 
         own = np.full(stop - start, -1, dtype=np.int64) if exclude is None else exclude[start:stop]
-        if device.type == "cpu":
+        if _numba_tail(device):
             products.cpu_top_k(start, stop, own, index[start:stop], similarity[start:stop])
             continue
 
@@ -127,6 +127,11 @@ def user_neighbours(
     logger.debug("top-%s neighbours of %d users", k, ratings.shape[0])
     own = np.arange(ratings.shape[0], dtype=np.int64)
     return top_k_cosine(ratings, ratings, k, exclude=own, device=device)
+
+
+def _numba_tail(device: torch.device) -> bool:
+    """The tail product and top K run in the numba kernel on CPU, in torch on a GPU."""
+    return device.type == "cpu"
 
 
 def _stable_top_k(sims: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -166,7 +171,7 @@ class _SplitProduct:
         # the tail transposed (items x users): scipy for the numba kernel, torch on GPU
         self.items_tail: sp.csr_matrix = reference[:, tail].T.tocsr()
         self.reference_tail = (
-            None if device.type == "cpu" else _to_torch_csr(self.items_tail, device)
+            None if _numba_tail(device) else _to_torch_csr(self.items_tail, device)
         )
 
     def head(self, start: int, stop: int) -> torch.Tensor:
