@@ -370,7 +370,8 @@ def _profile(run: Path, count: int, n: int) -> None:
     torch.set_num_threads(1)
     app = create_app(run)
     route = next(r for r in app.routes if getattr(r, "path", "").endswith("/recommendations"))
-    endpoint = route.endpoint  # type: ignore[attr-defined]
+    # the route's sync body (the app's wrapper would queue it on the inference thread)
+    endpoint = getattr(route.endpoint, "__wrapped__", route.endpoint)  # type: ignore[attr-defined]
     defaults: dict[str, Any] = {"delta": None, "delta_score": None, "delta_attention": None}
     defaults |= {"delta_rating": None, "fallback": False, "explainable_only": True}
 

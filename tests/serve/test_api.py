@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from pathlib import Path
@@ -448,13 +449,22 @@ def test_cli_serve_help_and_bad_run(tmp_path: Path) -> None:
     assert "not a run folder" in str(failed.exception)
 
 
-def test_model_routes_run_on_their_own_threads(served, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Answers are queued on one inference thread, permutation tests on another."""
-    seen: dict[str, str] = {}
+def test_answers_run_on_the_event_loop_and_permutations_on_a_thread(
+    served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Short model requests run one at a time on the event loop, permutation tests elsewhere."""
+    seen: dict[str, tuple[str, bool]] = {}
+
+    def on_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
 
     def record(name: str, method):  # type: ignore[no-untyped-def]
         def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-            seen[name] = threading.current_thread().name
+            seen[name] = (threading.current_thread().name, on_loop())
             return method(*args, **kwargs)
 
         return wrapped
@@ -464,7 +474,8 @@ def test_model_routes_run_on_their_own_threads(served, monkeypatch: pytest.Monke
     with TestClient(create_app(served)) as fresh:
         assert fresh.get("/api/users/1/recommendations").status_code == 200
         assert fresh.get("/api/users/1/counterfactual?permutations=2").status_code == 200
-        # a known-user error raised on the thread still reaches the 404 handler
-        assert_problem(fresh.get("/api/users/nobody/recommendations"), 404)
-    assert seen["recommend"].startswith("attnrec-inference")
-    assert seen["permute"].startswith("attnrec-permutations")
+        # errors raised in either place still reach the handlers: 404 naming the user
+        assert_problem(fresh.get("/api/users/nobody/recommendations"), 404, "nobody")
+        assert_problem(fresh.get("/api/users/nobody/counterfactual"), 404, "nobody")
+    assert seen["recommend"][1], "recommend did not run on the event loop"
+    assert seen["permute"][0].startswith("attnrec-permutations") and not seen["permute"][1]

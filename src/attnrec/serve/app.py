@@ -9,11 +9,13 @@ JSON; every error is a :class:`~attnrec.serve.schemas.Problem` with a one-line m
 - a request too large for the run (n above the catalogue, a profile longer than the catalogue
   or than ``MAX_PROFILE``, a body above ``max_body_bytes``): 413.
 
-Requests that run the model are queued, in arrival order, on one inference thread; the
-permutation tests, the only heavy requests, on a second one, so that they never hold up the
-others. One thread at a time keeps the tail latency low: concurrent forward passes on a small
-machine slow each other down. Their answers are serialised to JSON on that thread too, and sent
-as they are (FastAPI does not validate them again against the response model).
+Requests that run the model for an answer (recommendations, explanations, attention, new
+profiles) run one at a time on the event loop itself, in arrival order: a forward pass on
+ML-100K takes about 5 ms, and handing the GIL back and forth between the event loop and a worker
+thread made the tail latency at 100 requests/s two to three times longer (docs/serve.md). The
+permutation tests, the only heavy requests, run on a thread of their own so that they never
+hold up the others. Answers are serialised to JSON once and sent as they are (FastAPI does not
+validate them again against the response model).
 """
 
 from __future__ import annotations
@@ -143,11 +145,8 @@ def app_from_environment() -> FastAPI:
 
 
 class Threads:
-    """The two threads that run the model: one for answers, one for permutation tests.
-
-    Made on first use and again after a shutdown: an app can be started more than once (tests
-    open several clients on one app).
-    """
+    """The thread of the permutation tests (one at a time), made on first use and again after
+    a shutdown: an app can be started more than once (tests open several clients on one app)."""
 
     def __init__(self) -> None:
         self._pools: dict[str, ThreadPoolExecutor] = {}
@@ -163,24 +162,36 @@ class Threads:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _as_json(body: Callable[P, BaseModel], *args: P.args, **kwargs: P.kwargs) -> Response:
+    """The route body's answer serialised once and sent without FastAPI's re-validation."""
+    return Response(body(*args, **kwargs).model_dump_json(), media_type="application/json")
+
+
+def on_event_loop(body: Callable[P, BaseModel]) -> Callable[P, Awaitable[Response]]:
+    """Run a short route body on the event loop, one request at a time in arrival order.
+
+    The wrapper keeps the body's signature, which FastAPI reads for parameters and docs; errors
+    reach the app's exception handlers unchanged.
+    """
+
+    @functools.wraps(body)
+    async def route(*args: P.args, **kwargs: P.kwargs) -> Response:
+        return _as_json(body, *args, **kwargs)
+
+    return route
+
+
 def on_thread(
     threads: Threads, name: str
 ) -> Callable[[Callable[P, BaseModel]], Callable[P, Awaitable[Response]]]:
-    """Run a route's body on thread ``name`` (a queue in arrival order); send its JSON as is.
-
-    The wrapper keeps the body's signature, which FastAPI reads for parameters and docs; errors
-    raised on the thread reach the app's exception handlers unchanged.
-    """
+    """Run a long route body on thread ``name`` (a queue in arrival order), so that the event
+    loop goes on answering the short requests meanwhile."""
 
     def decorate(body: Callable[P, BaseModel]) -> Callable[P, Awaitable[Response]]:
-        def answer(*args: P.args, **kwargs: P.kwargs) -> Response:
-            content = body(*args, **kwargs).model_dump_json()
-            return Response(content, media_type="application/json")
-
         @functools.wraps(body)
         async def route(*args: P.args, **kwargs: P.kwargs) -> Response:
             loop = asyncio.get_running_loop()
-            call = functools.partial(answer, *args, **kwargs)
+            call = functools.partial(_as_json, body, *args, **kwargs)
             return await loop.run_in_executor(threads.pool(name), call)
 
         return route
@@ -427,9 +438,10 @@ class Service:
 
 
 def _add_api_routes(app: FastAPI, service: Service, threads: Threads) -> None:
-    """The JSON endpoints under /api; those that run the model run on the model's threads."""
+    """The JSON endpoints under /api; answers from the model run on the event loop, the
+    permutation tests on their own thread."""
     model = service.model
-    inference = on_thread(threads, "inference")
+    inference = on_event_loop
     permutations = on_thread(threads, "permutations")
 
     @app.get("/api/health", response_model=schemas.Health, tags=["meta"])
