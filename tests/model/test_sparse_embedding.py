@@ -10,14 +10,14 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attnrec.model.batching import _torch_csr
+from attnrec.model.neighbours import to_torch_csr
 from attnrec.model.network import SparseEmbedding
 
 
 def embed(weight: torch.Tensor, profiles: sp.csr_matrix, transposed: bool = True) -> torch.Tensor:
     """With the transpose a training batch carries, or without it (torch transposes)."""
-    profiles_t = _torch_csr(profiles.T.tocsr()) if transposed else None
-    return SparseEmbedding.apply(weight, _torch_csr(profiles), profiles_t)
+    profiles_t = to_torch_csr(profiles.T.tocsr()) if transposed else None
+    return SparseEmbedding.apply(weight, to_torch_csr(profiles), profiles_t)
 
 
 @pytest.mark.parametrize("transposed", [True, False], ids=["training-batch", "no-transpose"])

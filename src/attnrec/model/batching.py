@@ -8,7 +8,6 @@ A batch carries, for B users:
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from attnrec.model.neighbours import Neighbours
+from attnrec.model.neighbours import Neighbours, to_torch_csr
 
 
 @dataclass
@@ -118,22 +117,9 @@ def build_batch(
         target_weight=torch.as_tensor(target_weight, dtype=torch.float32),
         neighbour_local=torch.as_tensor(local),
         neighbour_similarity=torch.as_tensor(neighbours.similarity, dtype=torch.float32),
-        neighbour_profiles=_torch_csr(nb_profiles),
-        neighbour_profiles_t=_torch_csr(nb_profiles.T.tocsr()) if for_training else None,
+        neighbour_profiles=to_torch_csr(nb_profiles),
+        neighbour_profiles_t=to_torch_csr(nb_profiles.T.tocsr()) if for_training else None,
     )
-
-
-def _torch_csr(matrix: sp.csr_matrix) -> torch.Tensor:
-    """A scipy CSR matrix as a float32 torch sparse CSR tensor with int64 indices."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return torch.sparse_csr_tensor(
-            torch.as_tensor(matrix.indptr, dtype=torch.int64),
-            torch.as_tensor(matrix.indices, dtype=torch.int64),
-            torch.as_tensor(matrix.data, dtype=torch.float32),
-            size=matrix.shape,
-            check_invariants=False,
-        )
 
 
 def _edges(rows: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

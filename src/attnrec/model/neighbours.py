@@ -170,9 +170,7 @@ class _SplitProduct:
         self.reference_head = torch.as_tensor(reference[:, head].toarray(), device=device)
         # the tail transposed (items x users): scipy for the numba kernel, torch on GPU
         self.items_tail: sp.csr_matrix = reference[:, tail].T.tocsr()
-        self.reference_tail = (
-            None if _numba_tail(device) else _to_torch_csr(self.items_tail, device)
-        )
+        self.reference_tail = None if _numba_tail(device) else to_torch_csr(self.items_tail, device)
 
     def head(self, start: int, stop: int) -> torch.Tensor:
         """(stop - start, m) float32 head-item products of query rows start..stop."""
@@ -197,11 +195,12 @@ class _SplitProduct:
     def chunk(self, start: int, stop: int) -> torch.Tensor:
         """(stop - start, m) float32 similarities of query rows start..stop (GPU path)."""
         sims = self.head(start, stop)
-        query_tail = _to_torch_csr(self.queries_tail[start:stop], self.device)
+        query_tail = to_torch_csr(self.queries_tail[start:stop], self.device)
         return sims + torch.sparse.mm(query_tail, self.reference_tail).to_dense()
 
 
-def _to_torch_csr(matrix: sp.csr_matrix, device: str | torch.device) -> torch.Tensor:
+def to_torch_csr(matrix: sp.csr_matrix, device: str | torch.device = "cpu") -> torch.Tensor:
+    """A scipy CSR matrix as a float32 torch sparse CSR tensor with int64 indices."""
     matrix = matrix.tocsr()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
