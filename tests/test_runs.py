@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,21 @@ def test_round_trip_gives_the_same_scores(model, tmp_path: Path) -> None:
     assert loaded.train_config == model.train_config
     assert loaded.users_ == model.users_ and loaded.items_ == model.items_
     assert not list((tmp_path / "run").glob("*.pkl"))
+
+
+def test_runs_from_before_the_output_layer_option_load_as_dense(tmp_path: Path) -> None:
+    """A run folder written before `output_layer` existed has no such key and a dense F_Theta."""
+    dense = DualAttentionRecommender(
+        embedding_dim=6, epochs=1, output_layer="dense", progress=False
+    ).fit(random_ratings())
+    write_run(dense, tmp_path / "old")
+    config_path = tmp_path / "old" / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["model"]["output_layer"]
+    config_path.write_text(json.dumps(config))
+    loaded = load_run(tmp_path / "old")
+    assert loaded.model_config.output_layer == "dense"
+    np.testing.assert_allclose(loaded.score().to_numpy(), dense.score().to_numpy(), rtol=1e-6)
 
 
 def test_existing_folder_is_not_overwritten(model, tmp_path: Path) -> None:

@@ -166,9 +166,10 @@ def load_run(folder: Path | str, device: str = "cpu") -> DualAttentionRecommende
         name=str(ids.get("name", "ratings")),
     )
 
-    # the network, from its weights
+    # the network, from its weights; runs written before F_Theta could be tied used a dense one
+    model_fields = {"output_layer": "dense", **config["model"]}
     model = DualAttentionRecommender(
-        ModelConfig(**config["model"]), TrainConfig(**config["train"]), progress=False
+        ModelConfig(**model_fields), TrainConfig(**config["train"]), progress=False
     )
     network = DualAttentionNet(len(items), model.model_config)
     state = {k.removeprefix("network."): v for k, v in tensors.items() if k.startswith("network.")}
