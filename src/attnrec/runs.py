@@ -33,7 +33,7 @@ from attnrec.errors import RunFolderError
 from attnrec.model.config import ModelConfig, TrainConfig
 from attnrec.model.neighbours import Neighbours
 from attnrec.model.network import DualAttentionNet
-from attnrec.model.recommender import DualAttentionRecommender
+from attnrec.model.recommender import DualAttentionRecommender, scaled_ratings, set_item_item
 
 FORMAT_VERSION = 1
 REQUIRED = ("config.json", "model.safetensors", "ids.json")
@@ -166,14 +166,17 @@ def load_run(folder: Path | str, device: str = "cpu") -> DualAttentionRecommende
         name=str(ids.get("name", "ratings")),
     )
 
-    # the network, from its weights; runs written before F_Theta could be tied used a dense one
-    model_fields = {"output_layer": "dense", **config["model"]}
+    # the network, from its weights; runs written before F_Theta could be tied used a dense
+    # one, and those written before the item-item term had none
+    model_fields = {"output_layer": "dense", "item_item": "off", **config["model"]}
     model = DualAttentionRecommender(
         ModelConfig(**model_fields), TrainConfig(**config["train"]), progress=False
     )
     network = DualAttentionNet(len(items), model.model_config)
     state = {k.removeprefix("network."): v for k, v in tensors.items() if k.startswith("network.")}
     network.load_state_dict(state)
+    # B is not stored: EASE's closed form gives it back from the ratings
+    set_item_item(network, scaled_ratings(dataset))
     neighbours = Neighbours(
         tensors["neighbours.index"].numpy(), tensors["neighbours.similarity"].numpy()
     )

@@ -26,7 +26,7 @@ from attnrec.model.distributed import (
 )
 from attnrec.model.neighbours import user_neighbours
 from attnrec.model.network import DualAttentionNet
-from attnrec.model.recommender import _scaled
+from attnrec.model.recommender import scaled_ratings
 from attnrec.model.trainer import holdout_split, train
 
 #: largest absolute difference allowed between any weight of the two runs (float32 round-off
@@ -51,7 +51,7 @@ def configs(corruption: float) -> tuple[ModelConfig, TrainConfig]:
 def fit(context: Context, corruption: float, use_trainer: bool = False) -> dict[str, torch.Tensor]:
     """Train from seed on the tiny synthetic data; returns the final weights."""
     dataset = generate(USERS, ITEMS, RATINGS, seed=1)
-    scaled = _scaled(dataset)
+    scaled = scaled_ratings(dataset)
     model, training = configs(corruption)
     torch.manual_seed(training.seed)
     network = DualAttentionNet(dataset.n_items, model)
@@ -120,7 +120,7 @@ def test_shards_cover_every_row_once() -> None:
 
 def test_corruption_mask_depends_on_user_not_on_batch() -> None:
     dataset = generate(10, 20, 100, seed=0)
-    scaled = _scaled(dataset)
+    scaled = scaled_ratings(dataset)
     users = np.arange(10)
     together = corrupt_per_user(scaled[users], users, 0.5, seed=7, epoch=2)
     alone = corrupt_per_user(scaled[[4]], users[[4]], 0.5, seed=7, epoch=2)
@@ -134,7 +134,7 @@ def test_corruption_mask_depends_on_user_not_on_batch() -> None:
 
 
 def test_holdout_is_seeded_like_the_trainer() -> None:
-    scaled = _scaled(generate(20, 15, 120, seed=0))
+    scaled = scaled_ratings(generate(20, 15, 120, seed=0))
     a, _ = holdout_split(scaled, 0.2, seed=5)
     b, _ = holdout_split(scaled, 0.2, seed=5)
     assert (a != b).nnz == 0

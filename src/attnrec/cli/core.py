@@ -52,7 +52,23 @@ class OutputLayer(StrEnum):
 OUTPUT_LAYER = typer.Option(
     None,
     "--output-layer",
-    help='Scores from the contexts: "tied" to the item embeddings, or "dense". [default: tied]',
+    help='Scores from the contexts: "dense" (as in the paper) or "tied" to the item '
+    "embeddings. [default: dense]",
+    show_default=False,
+)
+
+
+class ItemItem(StrEnum):
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
+ITEM_ITEM = typer.Option(
+    None,
+    "--item-item",
+    help='EASE item-item votes weighted by the recommendation coefficients: "auto" (on up to '
+    '20,000 items), "on" or "off" (the paper\'s model). [default: auto]',
     show_default=False,
 )
 NO_PROGRESS = typer.Option(False, "--no-progress", help="Hide progress bars.")
@@ -65,7 +81,7 @@ def _model_params(**options: Any) -> dict[str, Any]:
         "lam": "alignment_lambda", "corruption": "corruption", "epochs": "epochs",
         "batch_size": "batch_size", "learning_rate": "learning_rate", "seed": "seed",
         "device": "device", "rating_attention": "attention_uses_rating",
-        "output_layer": "output_layer",
+        "output_layer": "output_layer", "item_item": "item_item",
     }  # fmt: skip
     params = {names[k]: v for k, v in options.items() if v is not None}
     if "n_neighbours" in params and params["n_neighbours"] != "all":
@@ -91,6 +107,7 @@ def paper(
     layers: int | None = LAYERS,
     rating_attention: bool | None = RATING_ATTENTION,
     output_layer: OutputLayer | None = OUTPUT_LAYER,
+    item_item: ItemItem | None = ITEM_ITEM,
     lam: float | None = LAMBDA,
     corruption: float | None = CORRUPTION,
     epochs: int | None = EPOCHS,
@@ -122,6 +139,7 @@ def paper(
         embedding_dim=embedding_dim, neighbours=neighbours, layers=layers, lam=lam,
         rating_attention=rating_attention,
         output_layer=output_layer.value if output_layer else None,
+        item_item=item_item.value if item_item else None,
         corruption=corruption, epochs=epochs, batch_size=None, learning_rate=learning_rate,
         seed=seed, device=device,
     )  # fmt: skip
@@ -149,6 +167,7 @@ def train(
     layers: int | None = LAYERS,
     rating_attention: bool | None = RATING_ATTENTION,
     output_layer: OutputLayer | None = OUTPUT_LAYER,
+    item_item: ItemItem | None = ITEM_ITEM,
     lam: float | None = LAMBDA,
     corruption: float | None = CORRUPTION,
     epochs: int | None = EPOCHS,
@@ -179,6 +198,7 @@ def train(
         embedding_dim=embedding_dim, neighbours=neighbours, layers=layers, lam=lam,
         rating_attention=rating_attention,
         output_layer=output_layer.value if output_layer else None,
+        item_item=item_item.value if item_item else None,
         corruption=corruption, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
         seed=seed, device=device,
     )  # fmt: skip

@@ -12,12 +12,21 @@ from rich.console import Console
 from rich.table import Table
 
 from attnrec.cli import app, common
+from attnrec.cli.core import ItemItem, OutputLayer
 from attnrec.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODELS = "most-popular,user-knn,item-knn,ease,als,attnrec"
 REPORT_OUT = typer.Option(None, "--out", "-o", help="Folder for tables, chart, per-user CSV.")
+
+
+OUTPUT_LAYER = typer.Option(
+    None, "--output-layer", help="attnrec: F_Theta, tied or dense.", show_default=False
+)
+ITEM_ITEM = typer.Option(
+    None, "--item-item", help="attnrec: item-item votes, auto, on or off.", show_default=False
+)
 
 
 @app.command("evaluate")
@@ -53,6 +62,8 @@ def evaluate_command(
     corruption: float | None = typer.Option(None, "--corruption", help="attnrec: input drop rate."),
     learning_rate: float | None = typer.Option(None, "--learning-rate", help="attnrec: Adam step."),
     device: str | None = typer.Option(None, "--device", help="attnrec: auto, cpu, cuda."),
+    output_layer: OutputLayer | None = OUTPUT_LAYER,
+    item_item: ItemItem | None = ITEM_ITEM,
 ) -> None:
     """Fit attnrec and the baselines on a split and print models x metrics with 95% CIs."""
     from attnrec.data.loaders import load_dataset
@@ -74,6 +85,8 @@ def evaluate_command(
             "corruption": corruption,
             "learning_rate": learning_rate,
             "device": device,
+            "output_layer": output_layer.value if output_layer else None,
+            "item_item": item_item.value if item_item else None,
         }.items()
         if value is not None
     }

@@ -21,11 +21,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
 from attnrec.data.dataset import RatingDataset
 from attnrec.errors import ConfigError, NotFittedError
+from attnrec.model.item_item import binarise, ease_closed_form
 
 logger = logging.getLogger(__name__)
 
@@ -87,14 +87,6 @@ class Recommender(ABC):
     def _check_fitted(self, attribute: str) -> None:
         if not hasattr(self, attribute):
             raise NotFittedError(f"{self.name} is not fitted yet: call fit first")
-
-
-def binarise(ratings: sp.csr_matrix) -> sp.csr_matrix:
-    """Every stored rating becomes 1.0 (float32); explicit zeros are dropped."""
-    out = ratings.tocsr().astype(np.float32, copy=True)
-    out.eliminate_zeros()
-    out.data[:] = 1.0
-    return out
 
 
 def _row_normalise(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -218,19 +210,8 @@ class EASE(Recommender):
 
     def fit(self, train: RatingDataset) -> EASE:
         # only items with a training rating enter the inversion; the others score 0
-        matrix = binarise(train.ratings)
-        used = np.flatnonzero(np.diff(matrix.tocsc().indptr) > 0)
-        part = matrix[:, used]
-        gram = np.asarray((part.T @ part).todense(), dtype=np.float64)
-        gram[np.diag_indices_from(gram)] += self.lam
-
-        # P = G^-1 through Cholesky; B = -P / diag(P) column-wise, zero diagonal
-        inverse = _spd_inverse(gram)
-        weights = inverse / (-np.diag(inverse))
-        weights[np.diag_indices_from(weights)] = 0.0
-        self.used_ = used
-        self.weights_ = weights.astype(np.float32)
-        self.n_items_ = matrix.shape[1]
+        self.used_, self.weights_ = ease_closed_form(train.ratings, self.lam)
+        self.n_items_ = train.ratings.shape[1]
         return self
 
     def score(
@@ -240,18 +221,6 @@ class EASE(Recommender):
         out = np.zeros((len(rows), self.n_items_), dtype=np.float32)
         out[:, self.used_] = binarise(profiles)[:, self.used_] @ self.weights_
         return out
-
-
-def _spd_inverse(matrix: np.ndarray) -> np.ndarray:
-    """Inverse of a symmetric positive-definite matrix via LAPACK potrf/potri."""
-    factor, info = scipy.linalg.lapack.dpotrf(matrix, lower=False, clean=True)
-    if info != 0:
-        raise ConfigError(f"EASE: X'X + lambda I is not positive definite (info {info})")
-    upper, info = scipy.linalg.lapack.dpotri(factor, lower=False)
-    if info != 0:
-        raise ConfigError(f"EASE: inversion failed (LAPACK info {info})")
-    upper = np.triu(upper)
-    return upper + np.triu(upper, 1).T
 
 
 class ALS(Recommender):

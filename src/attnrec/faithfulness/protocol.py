@@ -189,8 +189,8 @@ class NetworkAdapter:
                 batch = replace(batch, edge_weight=edge_weight)
             rec_context, rec_layers = network.recommendation_trace(batch, rec_attention)
 
-        # the dense layer over both contexts, as in DualAttentionNet.forward
-        logits = network.scores(sim_context, rec_context)
+        # F_Theta over both contexts and the item-item votes, as in DualAttentionNet.forward
+        logits = network.logits(batch, sim_context, rec_context, rec_layers[-1])
         return Forward(logits, rec_layers[-1], sim_alpha)
 
     def _unique_batch(self, encoded: Encoded) -> Any:

@@ -9,6 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: "auto" turns the item-item term on up to this many items (B is items x items float32)
+ITEM_ITEM_MAX_ITEMS = 20_000
+
 
 class ModelConfig(BaseModel):
     """Architecture and loss of the dual-attention recommender (paper section 2.1)."""
@@ -41,11 +44,28 @@ class ModelConfig(BaseModel):
     own ratings (an extension of Trace B, Eq. 2, chosen by the tuning run in
     docs/evaluation.md); False gives the paper's equation exactly."""
 
-    output_layer: Literal["dense", "tied"] = "tied"
-    """F_Theta, the linear layer from both context vectors to the item scores: "tied" (default)
-    uses the item embeddings [W_A; W_B]^T as its weights, plus a bias, so every rating of an
-    item trains its output weights too (chosen by the validation tuning in docs/evaluation.md:
-    +16% NDCG@10 on ml-latest-small, equal on ML-100K); "dense" learns separate weights."""
+    output_layer: Literal["dense", "tied"] = "dense"
+    """F_Theta, the linear layer from both context vectors to the item scores: "dense"
+    (default, as in the paper) learns its own weights; "tied" uses the item embeddings
+    [W_A; W_B]^T as its weights, plus a bias, so every rating of an item trains its output
+    weights too. Tied helped without the item-item term (+16% validation NDCG@10 on
+    ml-latest-small), dense helps with it (docs/evaluation.md, fourth tuning run)."""
+
+    item_item: Literal["auto", "on", "off"] = "auto"
+    """An item-item path from the recommendation coefficients to the scores (an extension of
+    the paper): item j's logit gains gamma x sum_i |N(u)| alpha_rec(u, i) B[i, j], where B is
+    EASE's closed-form item-item matrix on the training ratings (fixed, zero diagonal) and
+    gamma is learned. With uniform attention this is exactly EASE's score, so the attention
+    re-weights which of the user's items vote. "auto" (default) turns it on for catalogues of
+    at most ITEM_ITEM_MAX_ITEMS items, since B holds items^2 floats (1.6 GB at 20,000 items);
+    chosen by the validation tuning in docs/evaluation.md."""
+
+    item_item_lambda: float = Field(500.0, gt=0.0)
+    """EASE's L2 regularisation lambda for B."""
+
+    item_item_gain: float = Field(10.0, gt=0.0)
+    """Initial gamma (learned from there): large enough that B's votes rank the items from
+    the first step, while F_Theta learns its corrections."""
 
     use_similarity_trace: bool = True
     """Ablation switch: drop Trace A (similarity context) from the dense layer's input."""
@@ -93,3 +113,10 @@ class TrainConfig(BaseModel):
 
     device: str = "auto"
     """"auto" (CUDA when available), "cpu", or a torch device string such as "cuda:1"."""
+
+
+def uses_item_item(config: ModelConfig, n_items: int) -> bool:
+    """Whether a model of ``config`` over ``n_items`` items has the item-item term."""
+    if config.item_item == "auto":
+        return n_items <= ITEM_ITEM_MAX_ITEMS
+    return config.item_item == "on"

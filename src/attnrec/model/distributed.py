@@ -44,7 +44,7 @@ from attnrec.model.batching import build_batch
 from attnrec.model.config import ModelConfig, TrainConfig
 from attnrec.model.neighbours import Neighbours, top_k_cosine
 from attnrec.model.network import DualAttentionNet, loss_terms
-from attnrec.model.recommender import DualAttentionRecommender, _scaled
+from attnrec.model.recommender import DualAttentionRecommender, scaled_ratings, set_item_item
 from attnrec.model.trainer import (
     EarlyStopping,
     EpochRecord,
@@ -341,7 +341,7 @@ def fit_distributed(
     # data: the same on every rank
     dataset = _load(dataset_path, data_dir, train_config.seed)
     torch.manual_seed(train_config.seed)
-    scaled = _scaled(dataset)
+    scaled = scaled_ratings(dataset)
     k = None if model_config.n_neighbours == "all" else int(model_config.n_neighbours)
 
     # holdout, neighbours and the network, as DualAttentionRecommender.fit does them
@@ -353,6 +353,7 @@ def fit_distributed(
         )
     neighbours = distributed_neighbours(fit_part, k, context)
     network = DualAttentionNet(dataset.n_items, model_config)
+    set_item_item(network, fit_part)
     result = train_distributed(
         network, fit_part, neighbours, model_config, train_config, context, held_out,
         mixed_precision,
@@ -361,6 +362,7 @@ def fit_distributed(
     # the facade, with neighbours recomputed on every rating
     recommender = DualAttentionRecommender(model=model_config, train=train_config, progress=False)
     recommender.history_ = result
+    set_item_item(network, scaled)
     recommender._set_fitted(dataset, network.eval(), distributed_neighbours(scaled, k, context))
     return recommender, result
 

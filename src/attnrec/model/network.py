@@ -8,6 +8,7 @@ distribution over all items. docs/model.md pairs every equation with the lines b
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from torch_geometric.utils import scatter
 from torch_geometric.utils import softmax as edge_softmax
 
 from attnrec.model.batching import Batch
-from attnrec.model.config import ModelConfig
+from attnrec.model.config import ModelConfig, uses_item_item
 
 
 @dataclass
@@ -103,6 +104,8 @@ class RecommendationAttention(nn.Module):
 class DualAttentionNet(nn.Module):
     """Both traces and the dense output layer F_Theta, over n items."""
 
+    item_weights: torch.Tensor  # the item-item term's B, a buffer (only with the term)
+
     def __init__(self, n_items: int, config: ModelConfig) -> None:
         super().__init__()
         if not (config.use_similarity_trace or config.use_recommendation_trace):
@@ -126,6 +129,13 @@ class DualAttentionNet(nn.Module):
             # "tied": F_Theta's weight is [W_A; W_B]^T, so an item's output weights are its
             # input embeddings, trained by every rating of it; only the bias is its own
             self.output_bias = nn.Parameter(torch.zeros(n_items))
+        self.item_item = uses_item_item(config, n_items)
+        if self.item_item:
+            # B: fixed item-item weights (EASE's closed form on the training ratings), given by
+            # set_item_weights; not saved with the weights, since the ratings give it back
+            self.register_buffer("item_weights", torch.zeros(n_items, n_items), persistent=False)
+            # log gamma, so that the learned gain stays positive
+            self.item_log_gain = nn.Parameter(torch.tensor(math.log(config.item_item_gain)))
         nn.init.xavier_uniform_(self.W_A)
         nn.init.xavier_uniform_(self.W_B)
 
@@ -145,8 +155,44 @@ class DualAttentionNet(nn.Module):
         sim_context, sim_alpha = self.similarity_trace(batch, sim_attention)
         rec_context, rec_layers = self.recommendation_trace(batch, rec_attention)
 
-        logits = self.scores(sim_context, rec_context)
+        logits = self.logits(batch, sim_context, rec_context, rec_layers[-1])
         return Output(logits, rec_layers[-1], rec_layers, sim_alpha)
+
+    def logits(
+        self,
+        batch: Batch,
+        sim_context: torch.Tensor,
+        rec_context: torch.Tensor,
+        rec_attention: torch.Tensor,
+    ) -> torch.Tensor:
+        """(B, n) logits: F_Theta over both contexts, plus the item-item votes if any."""
+        logits = self.scores(sim_context, rec_context)
+        if self.item_item:
+            logits = logits + self.item_votes(batch, rec_attention)
+        return logits
+
+    def set_item_weights(self, weights: torch.Tensor) -> None:
+        """Give the item-item term its (n, n) matrix B (EASE's closed form)."""
+        if not self.item_item:
+            raise ValueError("this network has no item-item term")
+        self.item_weights.copy_(torch.as_tensor(weights, dtype=torch.float32))
+
+    def item_votes(self, batch: Batch, alpha: torch.Tensor) -> torch.Tensor:
+        """(B, n) gamma x sum_i |N(u)| alpha_rec(u, i) B[i, :], over u's input edges.
+
+        |N(u)| alpha_rec is 1 on every edge when the attention is uniform, so the votes are
+        then EASE's scores; the attention decides which of u's items count more.
+        """
+        counts = torch.bincount(batch.edge_user, minlength=batch.n_users).to(alpha.dtype)
+        weights = alpha * counts[batch.edge_user]
+        # a sparse (B, n) matrix of the weights, times the dense B: cost E x n, not B x n x n
+        votes = torch.sparse_coo_tensor(
+            torch.stack([batch.edge_user, batch.edge_item]),
+            weights,
+            (batch.n_users, self.n_items),
+            check_invariants=False,  # built from a batch's edges: sorted, no duplicates
+        )
+        return self.item_log_gain.exp() * torch.sparse.mm(votes, self.item_weights)
 
     def scores(self, sim_context: torch.Tensor, rec_context: torch.Tensor) -> torch.Tensor:
         """F_Theta(h_simcx || h(u, K)): (B, n) logits; y^ = softmax, left to the loss."""

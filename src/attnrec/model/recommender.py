@@ -33,6 +33,7 @@ from attnrec.explain.explanation import (
 )
 from attnrec.model.batching import Batch, build_batch
 from attnrec.model.config import ModelConfig, TrainConfig
+from attnrec.model.item_item import ease_weights
 from attnrec.model.neighbours import Neighbours, top_k_cosine, user_neighbours
 from attnrec.model.network import DualAttentionNet, Output
 from attnrec.model.trainer import TrainResult, holdout_split, resolve_device, train
@@ -119,7 +120,7 @@ class DualAttentionRecommender:
         config, settings = self.model_config, self.train_config
         torch.manual_seed(settings.seed)
         device = resolve_device(settings.device)
-        scaled = _scaled(dataset)
+        scaled = scaled_ratings(dataset)
         k = None if config.n_neighbours == "all" else int(config.n_neighbours)
 
         # a seeded per-user holdout chooses the epoch; neighbours come from the rest
@@ -130,14 +131,15 @@ class DualAttentionRecommender:
         neighbours = user_neighbours(fit_part, k, device=device)
 
         network = DualAttentionNet(dataset.n_items, config)
+        set_item_item(network, fit_part)
         self.history_: TrainResult = train(
             network, fit_part, neighbours, config, settings, held_out, progress=self.progress
         )
 
         # inference uses every rating, the held-out ones included
-        self._set_fitted(
-            dataset, network.to(device).eval(), user_neighbours(scaled, k, device=device)
-        )
+        neighbours = user_neighbours(scaled, k, device=device)
+        set_item_item(network, scaled)
+        self._set_fitted(dataset, network.to(device).eval(), neighbours)
         return self
 
     def _set_fitted(
@@ -148,7 +150,7 @@ class DualAttentionRecommender:
         self.items_ = list(dataset.items.raw_ids)
         self.network_ = network
         self.neighbours_ = neighbours
-        self.scaled_ = _scaled(dataset)
+        self.scaled_ = scaled_ratings(dataset)
         self.rating_max_ = float(dataset.rating_scale[1])
 
     def _check_fitted(self) -> None:
@@ -495,7 +497,7 @@ class DualAttentionRecommender:
         return original, {f: np.stack(v) for f, v in permuted.items()}
 
 
-def _scaled(dataset: RatingDataset) -> sp.csr_matrix:
+def scaled_ratings(dataset: RatingDataset) -> sp.csr_matrix:
     """Ratings divided by the top of the scale: (0, 1], the input of both traces."""
     scaled = dataset.ratings.astype(np.float32).copy()
     scaled.data /= np.float32(dataset.rating_scale[1])
@@ -515,3 +517,10 @@ def _first_line(error: Exception) -> str:
 
 
 __all__ = ["DualAttentionRecommender", "Profile", "UnknownItemError", "UserAttention"]
+
+
+def set_item_item(network: DualAttentionNet, scaled: sp.csr_matrix) -> None:
+    """Give ``network``'s item-item term, if it has one, EASE's B on these ratings."""
+    if network.item_item:
+        lam = network.config.item_item_lambda
+        network.set_item_weights(torch.from_numpy(ease_weights(scaled, lam)))
