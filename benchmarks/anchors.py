@@ -5,7 +5,7 @@ the unrated items (attnrec.model.trainer.ndcg_at_k). Printed as times and ratios
 
     .venv/bin/python benchmarks/anchors.py --datasets ml-100k ml-latest-small
 
-EASE (Steck 2019) is written out here: B = I - P / diag(P), P = (X^T X + lambda I)^-1.
+EASE (Steck 2019) is attnrec.model.item_item's closed form, the one the item-item term uses.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load, scaled
 
+from attnrec.model.item_item import binarise, ease_weights
 from attnrec.model.trainer import holdout_split, ndcg_at_k
 
 
@@ -34,14 +35,8 @@ def mean_ndcg(scores: np.ndarray, train: sp.csr_matrix, valid: sp.csr_matrix) ->
 def ease(train: sp.csr_matrix, valid: sp.csr_matrix, penalty: float) -> tuple[float, float]:
     """(seconds, NDCG@10) of EASE's closed form on binary interactions."""
     start = time.perf_counter()
-    binary = (train > 0).astype(np.float64)
-    gram = (binary.T @ binary).toarray()
-    gram[np.diag_indices_from(gram)] += penalty
-    inverse = np.linalg.inv(gram)
-    weights = -inverse / np.diag(inverse)
-    np.fill_diagonal(weights, 0.0)
-    scores = np.asarray(binary @ weights)
-    return time.perf_counter() - start, mean_ndcg(scores, train, valid)
+    scores = binarise(train) @ ease_weights(train, penalty)
+    return time.perf_counter() - start, mean_ndcg(np.asarray(scores), train, valid)
 
 
 def vaecf(train: sp.csr_matrix, valid: sp.csr_matrix, epochs: int) -> tuple[float, float]:

@@ -126,3 +126,10 @@ def test_a_saved_run_gives_back_b_and_the_same_scores(tmp_path) -> None:
     loaded = load_run(tmp_path / "run")
     torch.testing.assert_close(loaded.network_.item_weights, model.network_.item_weights)
     np.testing.assert_allclose(loaded.score().to_numpy(), before.to_numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_b_is_row_major() -> None:
+    # LAPACK hands back Fortran order; a column-major B made the sparse x dense votes 30x slower
+    assert ease_weights(ratings_matrix(), 3.0).flags["C_CONTIGUOUS"]
+    net, _, _ = tiny_network()
+    assert net.item_weights.is_contiguous()

