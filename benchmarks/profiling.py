@@ -32,7 +32,7 @@ def main() -> None:
     from attnrec.model.config import ModelConfig, TrainConfig
     from attnrec.model.neighbours import user_neighbours
     from attnrec.model.network import DualAttentionNet
-    from attnrec.model.recommender import DualAttentionRecommender
+    from attnrec.model.recommender import DualAttentionRecommender, set_item_item
     from attnrec.model.trainer import train
 
     dataset = load(args.dataset)
@@ -43,6 +43,7 @@ def main() -> None:
     )
     torch.manual_seed(0)
     network = DualAttentionNet(dataset.n_items, model_config)
+    set_item_item(network, matrix)  # the default model's B (outside the profiles)
 
     # one epoch: neighbours, then the training loop
     activities = [ProfilerActivity.CPU]
