@@ -26,7 +26,7 @@ from attnrec.model.distributed import (
 )
 from attnrec.model.neighbours import user_neighbours
 from attnrec.model.network import DualAttentionNet
-from attnrec.model.recommender import scaled_ratings
+from attnrec.model.recommender import scaled_ratings, set_item_item
 from attnrec.model.trainer import holdout_split, train
 
 #: largest absolute difference allowed between any weight of the two runs (float32 round-off
@@ -55,6 +55,7 @@ def fit(context: Context, corruption: float, use_trainer: bool = False) -> dict[
     model, training = configs(corruption)
     torch.manual_seed(training.seed)
     network = DualAttentionNet(dataset.n_items, model)
+    set_item_item(network, scaled)  # the default model's item-item term, on every rank
     if use_trainer:
         neighbours = user_neighbours(scaled, 5)
         train(network, scaled, neighbours, model, training, progress=False)
@@ -142,3 +143,13 @@ def test_holdout_is_seeded_like_the_trainer() -> None:
 
 if __name__ == "__main__":
     _worker(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4])
+
+
+def test_training_without_b_says_what_to_do() -> None:
+    dataset = generate(USERS, ITEMS, RATINGS, seed=1)
+    scaled = scaled_ratings(dataset)
+    model, training = configs(0.0)
+    network = DualAttentionNet(dataset.n_items, model)
+    context = Context(0, 1, torch.device("cpu"))
+    with pytest.raises(ValueError, match="set_item_item"):
+        train_distributed(network, scaled, user_neighbours(scaled, 5), model, training, context)

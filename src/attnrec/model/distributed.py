@@ -141,6 +141,12 @@ def train_distributed(
     Returns:
         The training curve; the best epoch's weights are restored on every rank.
     """
+    if network.item_item and network.item_weights.numel() == 0:
+        # without B the gain gets no gradient, and DDP stops at an unused parameter
+        raise ValueError(
+            "the network's item-item term has no B yet: call "
+            "attnrec.model.recommender.set_item_item(network, scaled) before training"
+        )
     network.to(context.device)
     model: torch.nn.Module = network
     if context.distributed:
