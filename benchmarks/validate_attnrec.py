@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--ease", action="store_true", help="also score EASE (lambda 500)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()  # the JSON may come before or after the options
     torch.set_num_threads(args.threads)
     params = json.loads(args.params)
 

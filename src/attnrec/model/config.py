@@ -105,6 +105,10 @@ class TrainConfig(BaseModel):
     validation_k: int = Field(10, ge=1)
     """Cut-off of the validation NDCG."""
 
+    validation_relevance: float = Field(0.0, ge=0.0, le=1.0)
+    """Held-out ratings at or above this share of the scale's top (0.8: 4 of 5 stars) are the
+    relevant ones of the validation NDCG; 0 counts every held-out rating."""
+
     seed: int = 0
     """Seed of every random draw: validation split, initialisation, batches, corruption."""
 

@@ -50,6 +50,7 @@ from attnrec.model.trainer import (
     EpochRecord,
     TrainResult,
     holdout_split,
+    liked_ratings,
     ndcg_at_k,
 )
 
@@ -148,6 +149,7 @@ def train_distributed(
             "attnrec.model.recommender.set_item_item(network, scaled) before training"
         )
     network.to(context.device)
+    validation = liked_ratings(validation, train_config.validation_relevance)
     model: torch.nn.Module = network
     if context.distributed:
         device_ids = [context.device.index] if context.device.type == "cuda" else None

@@ -140,6 +140,7 @@ def train(
     """
     device = resolve_device(train_config.device)
     network.to(device)
+    validation = liked_ratings(validation, train_config.validation_relevance)
     rng = np.random.default_rng(train_config.seed)
     optimiser = torch.optim.Adam(
         network.parameters(), lr=train_config.learning_rate, weight_decay=train_config.weight_decay
@@ -280,6 +281,17 @@ def _mixed(train_config: TrainConfig, device: torch.device) -> bool:
     """bfloat16 autocast on CUDA when asked (no loss scaling needed); never on CPU, where it
     is slower. The softmax and log-softmax stay in float32 under autocast."""
     return train_config.mixed_precision and device.type == "cuda"
+
+
+def liked_ratings(validation: sp.csr_matrix | None, threshold: float) -> sp.csr_matrix | None:
+    """The held-out ratings at or above ``threshold`` (scaled), the relevant ones of the
+    validation NDCG; all of them for a threshold of 0."""
+    if validation is None or threshold <= 0:
+        return validation
+    liked = validation.tocsr(copy=True)
+    liked.data[liked.data < threshold - 1e-6] = 0.0
+    liked.eliminate_zeros()
+    return liked
 
 
 def validation_ndcg(
