@@ -138,7 +138,8 @@ class DualAttentionRecommender:
 
         # inference uses every rating, the held-out ones included
         neighbours = user_neighbours(scaled, k, device=device)
-        set_item_item(network, scaled)
+        if held_out is not None:
+            set_item_item(network, scaled)  # B again, with the held-out ratings
         self._set_fitted(dataset, network.to(device).eval(), neighbours)
         return self
 
