@@ -153,3 +153,12 @@ def test_training_without_b_says_what_to_do() -> None:
     context = Context(0, 1, torch.device("cpu"))
     with pytest.raises(ValueError, match="set_item_item"):
         train_distributed(network, scaled, user_neighbours(scaled, 5), model, training, context)
+
+
+def test_single_process_training_without_b_says_what_to_do() -> None:
+    dataset = generate(USERS, ITEMS, RATINGS, seed=1)
+    scaled = scaled_ratings(dataset)
+    model, training = configs(0.0)
+    network = DualAttentionNet(dataset.n_items, model)
+    with pytest.raises(ValueError, match="set_item_item"):
+        train(network, scaled, user_neighbours(scaled, 5), model, training, progress=False)

@@ -12,21 +12,13 @@ from rich.console import Console
 from rich.table import Table
 
 from attnrec.cli import app, common
-from attnrec.cli.core import ItemItem, OutputLayer
+from attnrec.cli.core import ITEM_ITEM, OUTPUT_LAYER, ItemItem, OutputLayer
 from attnrec.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODELS = "most-popular,user-knn,item-knn,ease,als,attnrec"
 REPORT_OUT = typer.Option(None, "--out", "-o", help="Folder for tables, chart, per-user CSV.")
-
-
-OUTPUT_LAYER = typer.Option(
-    None, "--output-layer", help="attnrec: F_Theta, tied or dense.", show_default=False
-)
-ITEM_ITEM = typer.Option(
-    None, "--item-item", help="attnrec: item-item votes, auto, on or off.", show_default=False
-)
 
 
 @app.command("evaluate")

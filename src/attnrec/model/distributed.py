@@ -142,12 +142,7 @@ def train_distributed(
     Returns:
         The training curve; the best epoch's weights are restored on every rank.
     """
-    if network.item_item and network.item_weights.numel() == 0:
-        # without B the gain gets no gradient, and DDP stops at an unused parameter
-        raise ValueError(
-            "the network's item-item term has no B yet: call "
-            "attnrec.model.recommender.set_item_item(network, scaled) before training"
-        )
+    network.require_item_weights()
     network.to(context.device)
     validation = liked_ratings(validation, train_config.validation_relevance)
     model: torch.nn.Module = network

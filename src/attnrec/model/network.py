@@ -184,6 +184,15 @@ class DualAttentionNet(nn.Module):
         weights = torch.as_tensor(weights, dtype=torch.float32, device=device)
         self.item_weights = weights.contiguous()  # row-major: 30x faster products than not
 
+    def require_item_weights(self) -> None:
+        """Refuse to train an item-item network whose B was never given: it would silently
+        train without the term (and DDP would stop at the unused gain)."""
+        if self.item_item and self.item_weights.numel() == 0:
+            raise ValueError(
+                "the network's item-item term has no B yet: call "
+                "attnrec.model.recommender.set_item_item(network, scaled) before training"
+            )
+
     def item_votes(self, batch: Batch, alpha: torch.Tensor) -> torch.Tensor:
         """(B, n) gamma x sum_i |N(u)| alpha_rec(u, i) B[i, :], over u's input edges.
 

@@ -138,6 +138,7 @@ def train(
         validation: held-out ratings for early stopping (None: run every epoch).
         progress: show a progress bar (also needs a terminal).
     """
+    network.require_item_weights()
     device = resolve_device(train_config.device)
     network.to(device)
     validation = liked_ratings(validation, train_config.validation_relevance)
