@@ -33,7 +33,7 @@ from attnrec.errors import RunFolderError
 from attnrec.model.config import ModelConfig, TrainConfig
 from attnrec.model.neighbours import Neighbours
 from attnrec.model.network import DualAttentionNet
-from attnrec.model.recommender import DualAttentionRecommender, scaled_ratings, set_item_item
+from attnrec.model.recommender import DualAttentionRecommender, set_item_item
 
 FORMAT_VERSION = 1
 REQUIRED = ("config.json", "model.safetensors", "ids.json")
@@ -175,12 +175,12 @@ def load_run(folder: Path | str, device: str = "cpu") -> DualAttentionRecommende
     network = DualAttentionNet(len(items), model.model_config)
     state = {k.removeprefix("network."): v for k, v in tensors.items() if k.startswith("network.")}
     network.load_state_dict(state)
-    # B is not stored: EASE's closed form gives it back from the ratings
-    set_item_item(network, scaled_ratings(dataset))
     neighbours = Neighbours(
         tensors["neighbours.index"].numpy(), tensors["neighbours.similarity"].numpy()
     )
     model._set_fitted(dataset, network.to(device).eval(), neighbours)
+    # B is not stored: EASE's closed form gives it back from the ratings
+    set_item_item(network, model.scaled_)
     model.history_ = _history(config.get("training", {}))
     model.run_config_ = config
     return model

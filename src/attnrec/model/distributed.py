@@ -365,7 +365,8 @@ def fit_distributed(
     # the facade, with neighbours recomputed on every rating
     recommender = DualAttentionRecommender(model=model_config, train=train_config, progress=False)
     recommender.history_ = result
-    set_item_item(network, scaled)
+    if held_out is not None:
+        set_item_item(network, scaled)  # B again, with the held-out ratings (as fit does)
     recommender._set_fitted(dataset, network.eval(), distributed_neighbours(scaled, k, context))
     return recommender, result
 

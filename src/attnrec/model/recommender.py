@@ -498,6 +498,13 @@ class DualAttentionRecommender:
         return original, {f: np.stack(v) for f, v in permuted.items()}
 
 
+def set_item_item(network: DualAttentionNet, scaled: sp.csr_matrix) -> None:
+    """Give ``network``'s item-item term, if it has one, EASE's B on these ratings."""
+    if network.item_item:
+        lam = network.config.item_item_lambda
+        network.set_item_weights(torch.from_numpy(ease_weights(scaled, lam)))
+
+
 def scaled_ratings(dataset: RatingDataset) -> sp.csr_matrix:
     """Ratings divided by the top of the scale: (0, 1], the input of both traces."""
     scaled = dataset.ratings.astype(np.float32).copy()
@@ -518,10 +525,3 @@ def _first_line(error: Exception) -> str:
 
 
 __all__ = ["DualAttentionRecommender", "Profile", "UnknownItemError", "UserAttention"]
-
-
-def set_item_item(network: DualAttentionNet, scaled: sp.csr_matrix) -> None:
-    """Give ``network``'s item-item term, if it has one, EASE's B on these ratings."""
-    if network.item_item:
-        lam = network.config.item_item_lambda
-        network.set_item_weights(torch.from_numpy(ease_weights(scaled, lam)))
