@@ -51,10 +51,15 @@ def test_ease_rejects_a_non_positive_lambda() -> None:
         ease_weights(ratings_matrix(), 0.0)
 
 
-def tiny_network(gain: float = 2.0) -> tuple[DualAttentionNet, sp.csr_matrix, np.ndarray]:
+def tiny_network(
+    gain: float = 2.0, power: float = 0.0
+) -> tuple[DualAttentionNet, sp.csr_matrix, np.ndarray]:
     ratings = ratings_matrix(1)
     torch.manual_seed(0)
-    net = DualAttentionNet(7, ModelConfig(embedding_dim=4, item_item="on", item_item_gain=gain))
+    config = ModelConfig(
+        embedding_dim=4, item_item="on", item_item_gain=gain, vote_rating_power=power
+    )
+    net = DualAttentionNet(7, config)
     weights = ease_weights(ratings, 3.0)
     net.set_item_weights(torch.from_numpy(weights))
     return net.eval(), ratings, weights
@@ -68,6 +73,32 @@ def test_uniform_attention_votes_are_ease_scores_times_the_gain() -> None:
     votes = net.item_votes(batch, uniform).detach().numpy()
     ease_scores = (ratings.toarray() > 0) @ weights
     np.testing.assert_allclose(votes, 2.0 * ease_scores, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("power", [1.0, 2.0])
+def test_uniform_attention_votes_are_ease_on_rating_weighted_inputs(power: float) -> None:
+    # each rated item weighs |N(u)| r^p / sum r^p: the mean weight over u's items is 1
+    net, ratings, weights = tiny_network(gain=2.0, power=power)
+    batch = build_batch(ratings, user_neighbours(ratings, k=3), ratings)
+    counts = np.diff(ratings.indptr)
+    uniform = torch.as_tensor(1.0 / counts[batch.edge_user.numpy()], dtype=torch.float32)
+    votes = net.item_votes(batch, uniform).detach().numpy()
+    dense = ratings.toarray().astype(np.float64)
+    powered = np.where(dense > 0, dense**power, 0.0)
+    inputs = powered * (counts / np.maximum(powered.sum(axis=1), 1e-12))[:, None]
+    np.testing.assert_allclose(votes, 2.0 * inputs @ weights, rtol=1e-5, atol=1e-6)
+
+
+def test_rating_weighted_votes_by_hand() -> None:
+    # one user, items 0 and 1 rated 5 and 2 stars (1.0, 0.4 scaled), uniform attention, p = 1:
+    # item weights 2 x 1.0 / 1.4 and 2 x 0.4 / 1.4, so the votes are 10/7 B[0] + 4/7 B[1]
+    ratings = sp.csr_matrix(np.array([[1.0, 0.4, 0.0]], dtype=np.float32))
+    net = DualAttentionNet(3, ModelConfig(embedding_dim=4, item_item="on", item_item_gain=1.0))
+    table = np.array([[0, 2, 3], [5, 0, 7], [11, 13, 0]], dtype=np.float32)
+    net.set_item_weights(torch.from_numpy(table))
+    batch = build_batch(ratings, user_neighbours(ratings, k=1), ratings)
+    votes = net.eval().item_votes(batch, torch.tensor([0.5, 0.5])).detach().numpy()[0]
+    np.testing.assert_allclose(votes, [20 / 7, 20 / 7, 58 / 7], rtol=1e-5)
 
 
 def test_votes_follow_the_attention_item_by_item() -> None:

@@ -43,7 +43,7 @@ def configs(corruption: float) -> tuple[ModelConfig, TrainConfig]:
     )
     training = TrainConfig.model_validate(
         {"epochs": EPOCHS, "batch_size": BATCH, "validation_fraction": 0.0, "seed": 3,
-         "device": "cpu", "patience": 100}
+         "device": "cpu", "patience": 100, "lr_schedule": "cosine"}
     )  # fmt: skip
     return model, training
 

@@ -26,7 +26,9 @@ NEIGHBOURS = typer.Option(None, "--neighbours", help='Top-K neighbours, or "all"
 LAYERS = typer.Option(None, "--layers", help="Graph-attention layers K. [default: 1]")
 LAMBDA = typer.Option(None, "--lambda", help="Weight of the attention-alignment loss. [default: 1]")
 CORRUPTION = typer.Option(None, "--corruption", help="Input dropout while training. [default: 0.7]")
-EPOCHS = typer.Option(None, "--epochs", help="Maximum epochs. [default: 60]")
+EPOCHS = typer.Option(
+    None, "--epochs", help="Training epochs; the step size anneals to 0 over them. [default: 20]"
+)
 BATCH = typer.Option(None, "--batch-size", help="Users per mini-batch. [default: 32]")
 LR = typer.Option(None, "--learning-rate", help="Adam's step size. [default: 0.003]")
 SEED = typer.Option(0, "--seed", help="Seed of every random draw.")

@@ -51,6 +51,7 @@ from attnrec.model.trainer import (
     TrainResult,
     holdout_split,
     liked_ratings,
+    make_scheduler,
     ndcg_at_k,
 )
 
@@ -156,6 +157,7 @@ def train_distributed(
     optimiser = torch.optim.Adam(
         model.parameters(), lr=train_config.learning_rate, weight_decay=train_config.weight_decay
     )
+    scheduler = make_scheduler(optimiser, train_config)
     rng = np.random.default_rng(train_config.seed)
     users = np.flatnonzero(np.diff(scaled.indptr) > 0)
     result = TrainResult()
@@ -173,6 +175,8 @@ def train_distributed(
                 epoch, context, optimiser, mixed_precision,
             )  # fmt: skip
         totals = _all_sum(torch.as_tensor(totals), context).numpy() / max(1, len(order))
+        if scheduler is not None:
+            scheduler.step()
 
         # early stopping on the validation NDCG of all ranks' users
         ndcg = None
@@ -399,7 +403,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--neighbours", type=int, default=50)
     parser.add_argument("--dim", type=int, default=ModelConfig.model_validate({}).embedding_dim)
-    parser.add_argument("--validation-fraction", type=float, default=0.1)
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=TrainConfig.model_validate({}).validation_fraction,
+        help="share held out for early stopping (0: every rating, exactly --epochs epochs)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help='"auto", "cpu" or "cuda"')
     parser.add_argument("--amp", action="store_true", help="bfloat16 autocast on CUDA")

@@ -194,13 +194,22 @@ class DualAttentionNet(nn.Module):
             )
 
     def item_votes(self, batch: Batch, alpha: torch.Tensor) -> torch.Tensor:
-        """(B, n) gamma x sum_i |N(u)| alpha_rec(u, i) B[i, :], over u's input edges.
+        """(B, n) gamma x sum_i |N(u)| alpha_rec(u, i) w(u, i) B[i, :], over u's input edges,
+        with w(u, i) = r(u, i)^p / mean_i r(u, i)^p (p = ``vote_rating_power``; 1 for p = 0).
 
         |N(u)| alpha_rec is 1 on every edge when the attention is uniform, so the votes are
-        then EASE's scores; the attention decides which of u's items count more.
+        then EASE's scores on rating-weighted inputs (on binary inputs for p = 0); the
+        attention decides which of u's items count more.
         """
         counts = torch.bincount(batch.edge_user, minlength=batch.n_users).to(alpha.dtype)
-        weights = alpha * counts[batch.edge_user]
+        per_edge = counts[batch.edge_user]
+        weights = alpha * per_edge
+        power = self.config.vote_rating_power
+        if power > 0:
+            # the mean of u's r^p is 1 after this: a rating's weight is relative to u's own
+            value = batch.edge_value.to(alpha.dtype) ** power
+            totals = scatter(value, batch.edge_user, dim=0, dim_size=batch.n_users, reduce="sum")
+            weights = weights * value * per_edge / totals[batch.edge_user]
         # a sparse (B, n) matrix of the weights, times the dense B: cost E x n, not B x n x n
         votes = torch.sparse_coo_tensor(
             torch.stack([batch.edge_user, batch.edge_item]),

@@ -146,9 +146,7 @@ def train(
     optimiser = torch.optim.Adam(
         network.parameters(), lr=train_config.learning_rate, weight_decay=train_config.weight_decay
     )
-    scheduler = None
-    if train_config.lr_schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=train_config.epochs)
+    scheduler = make_scheduler(optimiser, train_config)
     users = np.flatnonzero(np.diff(scaled.indptr) > 0)
     result = TrainResult()
     stopper = EarlyStopping(network, train_config.patience, result)
@@ -199,6 +197,16 @@ def train(
     stopper.restore_best()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def make_scheduler(
+    optimiser: torch.optim.Optimizer, train_config: TrainConfig
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The step-size schedule, stepped once per epoch (None: constant). Shared by the
+    single-process and the distributed trainers."""
+    if train_config.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=train_config.epochs)
+    return None
 
 
 class EarlyStopping:
