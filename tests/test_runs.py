@@ -70,3 +70,20 @@ def test_missing_and_damaged_run_folders(model, tmp_path: Path) -> None:
     (tmp_path / "run" / "config.json").write_text("{not json")
     with pytest.raises(RunFolderError, match="not valid JSON"):
         load_run(tmp_path / "run")
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.2])
+def test_report_says_which_epoch_was_kept(fraction: float) -> None:
+    from attnrec.reporting.experiment import _training_line
+
+    model = DualAttentionRecommender(
+        embedding_dim=8, n_neighbours=5, epochs=3, validation_fraction=fraction, progress=False
+    ).fit(random_ratings())
+    line = _training_line(model)
+    if fraction == 0:
+        # the default: every rating, a fixed number of epochs, the last one kept
+        assert line.startswith("3 epochs on every training rating (cosine step size)")
+        assert model.history_.best_epoch == 3
+    else:
+        assert line.startswith(f"Best epoch {model.history_.best_epoch} of ")
+        assert "validation NDCG@10 0." in line

@@ -264,14 +264,17 @@ def _print_summary(model: Any, summary: Any, fit_seconds: float) -> None:
 
     # the end of the training curve
     history = model.history_
-    curve = Table(title=f"Training ({fit_seconds:.1f}s, best epoch {history.best_epoch})")
-    for name in ("epoch", "loss", "accuracy", "alignment", "val NDCG@10"):
+    validated = history.best_validation_ndcg is not None  # early stopping on a holdout
+    kept = f"best epoch {history.best_epoch}" if validated else f"{history.best_epoch} epochs"
+    curve = Table(title=f"Training ({fit_seconds:.1f}s, {kept})")
+    columns = ["epoch", "loss", "accuracy", "alignment"] + (["val NDCG@10"] if validated else [])
+    for name in columns:
         curve.add_column(name, justify="right")
     for r in history.history[-5:]:
-        ndcg = "-" if r.validation_ndcg is None else f"{r.validation_ndcg:.4f}"
-        curve.add_row(
-            str(r.epoch), f"{r.loss:.4f}", f"{r.accuracy_loss:.4f}", f"{r.alignment_loss:.4f}", ndcg
-        )
+        row = [str(r.epoch), f"{r.loss:.4f}", f"{r.accuracy_loss:.4f}", f"{r.alignment_loss:.4f}"]
+        if validated:
+            row.append("-" if r.validation_ndcg is None else f"{r.validation_ndcg:.4f}")
+        curve.add_row(*row)
     console.print(curve)
 
     # each user's top recommendations with their explanations (the first 20 users)

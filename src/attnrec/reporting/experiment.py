@@ -257,9 +257,7 @@ def _report(
         "",
         "## Training",
         "",
-        f"Best epoch {history.best_epoch} of {len(history.history)} "
-        f"(validation NDCG@{model.train_config.validation_k} "
-        f"{_fmt(history.best_validation_ndcg)}), {history.seconds:.1f}s.",
+        _training_line(model),
         "",
         "| epoch | loss | accuracy term | alignment term | validation NDCG | seconds |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -314,6 +312,21 @@ def _report(
         "",
     ]
     return "\n".join(lines)
+
+
+def _training_line(model: DualAttentionRecommender) -> str:
+    """Which epoch's weights the model kept, and why."""
+    history, settings = model.history_, model.train_config
+    if history.best_validation_ndcg is None:
+        return (
+            f"{len(history.history)} epochs on every training rating ({settings.lr_schedule} "
+            f"step size), the last one kept; {history.seconds:.1f}s."
+        )
+    return (
+        f"Best epoch {history.best_epoch} of {len(history.history)} "
+        f"(validation NDCG@{settings.validation_k} {_fmt(history.best_validation_ndcg)}), "
+        f"{history.seconds:.1f}s."
+    )
 
 
 def _fmt(value: float | None) -> str:
