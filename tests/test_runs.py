@@ -72,6 +72,23 @@ def test_missing_and_damaged_run_folders(model, tmp_path: Path) -> None:
         load_run(tmp_path / "run")
 
 
+def test_runs_from_before_rating_weighted_votes_load_with_attention_only_votes(
+    tmp_path: Path,
+) -> None:
+    """A run folder written before `vote_rating_power` existed voted with p = 0."""
+    old = DualAttentionRecommender(
+        embedding_dim=6, epochs=1, vote_rating_power=0.0, progress=False
+    ).fit(random_ratings())
+    write_run(old, tmp_path / "old")
+    config_path = tmp_path / "old" / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["model"]["vote_rating_power"]
+    config_path.write_text(json.dumps(config))
+    loaded = load_run(tmp_path / "old")
+    assert loaded.model_config.vote_rating_power == 0.0
+    np.testing.assert_allclose(loaded.score().to_numpy(), old.score().to_numpy(), rtol=1e-6)
+
+
 @pytest.mark.parametrize("fraction", [0.0, 0.2])
 def test_report_says_which_epoch_was_kept(fraction: float) -> None:
     from attnrec.reporting.experiment import _training_line
