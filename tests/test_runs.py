@@ -29,19 +29,26 @@ def test_round_trip_gives_the_same_scores(model, tmp_path: Path) -> None:
     assert not list((tmp_path / "run").glob("*.pkl"))
 
 
-def test_runs_from_before_the_output_layer_option_load_as_dense(tmp_path: Path) -> None:
-    """A run folder written before `output_layer` existed has no such key and a dense F_Theta."""
-    dense = DualAttentionRecommender(
-        embedding_dim=6, epochs=1, output_layer="dense", progress=False
+@pytest.mark.parametrize(
+    ("field", "old_value"),
+    [("output_layer", "dense"), ("vote_rating_power", 0.0)],
+)
+def test_runs_from_before_an_option_load_with_its_old_behaviour(
+    field: str, old_value: object, tmp_path: Path
+) -> None:
+    """A run folder written before an option existed has no such key: it loads with the
+    behaviour of its time (a dense F_Theta; attention-only votes) and scores as it did."""
+    old = DualAttentionRecommender(
+        embedding_dim=6, epochs=1, progress=False, **{field: old_value}
     ).fit(random_ratings())
-    write_run(dense, tmp_path / "old")
+    write_run(old, tmp_path / "old")
     config_path = tmp_path / "old" / "config.json"
     config = json.loads(config_path.read_text())
-    del config["model"]["output_layer"]
+    del config["model"][field]
     config_path.write_text(json.dumps(config))
     loaded = load_run(tmp_path / "old")
-    assert loaded.model_config.output_layer == "dense"
-    np.testing.assert_allclose(loaded.score().to_numpy(), dense.score().to_numpy(), rtol=1e-6)
+    assert getattr(loaded.model_config, field) == old_value
+    np.testing.assert_allclose(loaded.score().to_numpy(), old.score().to_numpy(), rtol=1e-6)
 
 
 def test_existing_folder_is_not_overwritten(model, tmp_path: Path) -> None:
@@ -70,23 +77,6 @@ def test_missing_and_damaged_run_folders(model, tmp_path: Path) -> None:
     (tmp_path / "run" / "config.json").write_text("{not json")
     with pytest.raises(RunFolderError, match="not valid JSON"):
         load_run(tmp_path / "run")
-
-
-def test_runs_from_before_rating_weighted_votes_load_with_attention_only_votes(
-    tmp_path: Path,
-) -> None:
-    """A run folder written before `vote_rating_power` existed voted with p = 0."""
-    old = DualAttentionRecommender(
-        embedding_dim=6, epochs=1, vote_rating_power=0.0, progress=False
-    ).fit(random_ratings())
-    write_run(old, tmp_path / "old")
-    config_path = tmp_path / "old" / "config.json"
-    config = json.loads(config_path.read_text())
-    del config["model"]["vote_rating_power"]
-    config_path.write_text(json.dumps(config))
-    loaded = load_run(tmp_path / "old")
-    assert loaded.model_config.vote_rating_power == 0.0
-    np.testing.assert_allclose(loaded.score().to_numpy(), old.score().to_numpy(), rtol=1e-6)
 
 
 @pytest.mark.parametrize("fraction", [0.0, 0.2])
