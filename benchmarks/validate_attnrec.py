@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("params", nargs="?", default="{}", help="ModelConfig/TrainConfig JSON")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--ease", action="store_true", help="also score EASE (lambda 500)")
+    parser.add_argument("--split-seed", type=int, default=7, help="seed of the inner split")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_intermixed_args()  # the JSON may come before or after the options
     torch.set_num_threads(args.threads)
@@ -38,7 +39,7 @@ def main() -> None:
 
     dataset = load_dataset(args.dataset, data_dir=args.data_dir)
     train = random_holdout(dataset, 0.2, seed=42).train_dataset(dataset)
-    validation = random_holdout(train, 0.2, seed=7)
+    validation = random_holdout(train, 0.2, seed=args.split_seed)
     attnrec = AttnrecModel(**params)
     models: list[Recommender] = [EASE(500.0), attnrec] if args.ease else [attnrec]
 
@@ -51,7 +52,7 @@ def main() -> None:
         for name in summary.index
     )
     print(
-        f"{args.dataset} {json.dumps(params)} {figures} "
+        f"{args.dataset} split {args.split_seed} {json.dumps(params)} {figures} "
         f"best_epoch {attnrec.model_.history_.best_epoch} gain {gain:.2f} "
         f"{time.perf_counter() - started:.0f}s",
         flush=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 import torch
 from torch_geometric.utils import scatter
@@ -100,6 +101,27 @@ def test_loss_on_a_2_by_3_example_by_hand() -> None:
     # y^ of user 0 = [1/4, 1/2, 1/4]; ybar = [2/3, 0, 1/3] -> ln 4; user 1: ybar = e_1, y^ = 1/3
     assert math.isclose(accuracy.item(), (math.log(4) + math.log(3)) / 2, rel_tol=1e-6)
     # ybar over N(0) = [2/3, 1/3] against alpha [1/4, 3/4]; user 1 has one item: 0
+    by_hand = -(2 / 3 * math.log(0.25) + 1 / 3 * math.log(0.75)) / 2
+    assert math.isclose(alignment.item(), by_hand, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("power", [0.0, 2.0])
+def test_target_rating_power_on_the_2_by_3_example_by_hand(power: float) -> None:
+    # the example above, with user 0's y^ = [1/2, 1/4, 1/4] so that ybar's shape matters
+    profiles = sp.csr_matrix(np.array([[1.0, 0, 0.5], [0, 0.8, 0]], dtype=np.float32))
+    none = Neighbours(np.full((2, 1), -1), np.zeros((2, 1), dtype=np.float32))
+    batch = build_batch(profiles, none, profiles)
+    logits = torch.tensor([[math.log(2.0), 0.0, 0.0], [0.0, 0.0, 0.0]])
+    alpha = torch.tensor([0.25, 0.75, 1.0])
+    output = Output(logits, alpha, [alpha], torch.zeros(2, 1))
+
+    accuracy, alignment = loss_terms(output, batch, target_power=power)
+
+    # ybar of user 0 over items 0 and 2 is [1, 0.5^q] / (1 + 0.5^q); user 1's stays e_1
+    weights = np.array([1.0, 0.5**power]) / (1.0 + 0.5**power)
+    user0 = -(weights[0] * math.log(1 / 2) + weights[1] * math.log(1 / 4))
+    assert math.isclose(accuracy.item(), (user0 + math.log(3)) / 2, rel_tol=1e-6)
+    # the alignment term keeps the paper's ybar: q only reshapes the accuracy target
     by_hand = -(2 / 3 * math.log(0.25) + 1 / 3 * math.log(0.75)) / 2
     assert math.isclose(alignment.item(), by_hand, rel_tol=1e-6)
 

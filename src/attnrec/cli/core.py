@@ -16,28 +16,59 @@ from rich.table import Table
 from attnrec.cli import app
 from attnrec.cli.common import DATA_DIR, OVERWRITE, RUN, STATE
 from attnrec.errors import ConfigError
+from attnrec.model.config import ModelConfig, TrainConfig
 
 logger = logging.getLogger(__name__)
 console = Console(soft_wrap=True)
 
+
+def _default(config: type[ModelConfig] | type[TrainConfig], field: str) -> str:
+    """A config field's default for --help, read from the config so that they cannot differ."""
+    return rf"\[default: {config.model_fields[field].default}]"  # \[: not rich markup
+
+
 # model and training options shared by `paper` and `train`
-EMBEDDING = typer.Option(None, "--embedding-dim", help="Embedding size d. [default: 256]")
-NEIGHBOURS = typer.Option(None, "--neighbours", help='Top-K neighbours, or "all". [default: 50]')
-LAYERS = typer.Option(None, "--layers", help="Graph-attention layers K. [default: 1]")
-LAMBDA = typer.Option(None, "--lambda", help="Weight of the attention-alignment loss. [default: 1]")
-CORRUPTION = typer.Option(None, "--corruption", help="Input dropout while training. [default: 0.7]")
-EPOCHS = typer.Option(
-    None, "--epochs", help="Training epochs; the step size anneals to 0 over them. [default: 20]"
+EMBEDDING = typer.Option(
+    None, "--embedding-dim", help=f"Embedding size d. {_default(ModelConfig, 'embedding_dim')}"
 )
-BATCH = typer.Option(None, "--batch-size", help="Users per mini-batch. [default: 32]")
-LR = typer.Option(None, "--learning-rate", help="Adam's step size. [default: 0.003]")
+NEIGHBOURS = typer.Option(
+    None,
+    "--neighbours",
+    help=f'Top-K neighbours, or "all". {_default(ModelConfig, "n_neighbours")}',
+)
+LAYERS = typer.Option(
+    None, "--layers", help=f"Graph-attention layers K. {_default(ModelConfig, 'n_layers')}"
+)
+LAMBDA = typer.Option(
+    None,
+    "--lambda",
+    help="Weight of the attention-alignment loss (the paper uses 1). "
+    + _default(ModelConfig, "alignment_lambda"),
+)
+CORRUPTION = typer.Option(
+    None,
+    "--corruption",
+    help=f"Input dropout while training. {_default(ModelConfig, 'corruption')}",
+)
+EPOCHS = typer.Option(
+    None,
+    "--epochs",
+    help="Training epochs; the step size anneals to 0 over them. "
+    + _default(TrainConfig, "epochs"),
+)
+BATCH = typer.Option(
+    None, "--batch-size", help=f"Users per mini-batch. {_default(TrainConfig, 'batch_size')}"
+)
+LR = typer.Option(
+    None, "--learning-rate", help=f"Adam's step size. {_default(TrainConfig, 'learning_rate')}"
+)
 SEED = typer.Option(0, "--seed", help="Seed of every random draw.")
 DEVICE = typer.Option("auto", "--device", help='"auto" (CUDA if available), "cpu" or "cuda:N".')
 PERMUTATIONS = typer.Option(100, "--permutations", help="Permutations per user (counterfactual).")
-DELTA = typer.Option(None, "--delta", help="Delta-rule threshold in [0, 1]. [default: 0.8]")
+DELTA = typer.Option(None, "--delta", help="Delta-rule threshold in \\[0, 1]. \\[default: 0.8]")
 N_RECS = typer.Option(10, "--n", "-n", help="Recommendations per user.")
 PAPER_OUT = typer.Option(Path("runs/paper"), "--out", "-o", help="Run folder to write.")
-TRAIN_OUT = typer.Option(None, "--out", "-o", help="Run folder. [default: runs/NAME]")
+TRAIN_OUT = typer.Option(None, "--out", "-o", help="Run folder. \\[default: runs/NAME]")
 RATING_ATTENTION = typer.Option(
     None,
     "--rating-attention/--paper-attention",
@@ -55,7 +86,7 @@ OUTPUT_LAYER = typer.Option(
     None,
     "--output-layer",
     help='Scores from the contexts: "dense" (as in the paper) or "tied" to the item '
-    "embeddings. [default: dense]",
+    "embeddings. \\[default: dense]",
     show_default=False,
 )
 
@@ -70,7 +101,7 @@ ITEM_ITEM = typer.Option(
     None,
     "--item-item",
     help='EASE item-item votes weighted by the recommendation coefficients: "auto" (on up to '
-    '20,000 items), "on" or "off" (the paper\'s model). [default: auto]',
+    '20,000 items), "on" or "off" (the paper\'s model). \\[default: auto]',
     show_default=False,
 )
 NO_PROGRESS = typer.Option(False, "--no-progress", help="Hide progress bars.")

@@ -261,7 +261,7 @@ def _step(
     # the share's summed loss x world / global size: DDP's mean is then the global mean's gradient
     with _autocast(context.device, mixed_precision):
         output = model(batch)
-        accuracy, alignment = loss_terms(output, batch)
+        accuracy, alignment = loss_terms(output, batch, model_config.target_rating_power)
     loss = accuracy + model_config.alignment_lambda * alignment
     (loss * weight).backward()
     optimiser.step()

@@ -326,17 +326,30 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.softmax(scores, dim=-1) * mask
 
 
-def loss_terms(output: Output, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+def loss_terms(
+    output: Output, batch: Batch, target_power: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The two cross-entropies of the paper's loss, averaged over the batch's users.
 
     L = -sum_j ybar_j log y^_j  -  lambda sum_{j in N(u)} ybar_j log alpha_rec_j
+
+    Args:
+        output: the forward pass.
+        batch: the batch, for its targets and input edges.
+        target_power: q of the accuracy term's target, ybar_j = r_j^q / sum r^q (1: the paper's).
 
     Returns:
         (accuracy term, alignment term); the caller weights the second by lambda.
     """
     n_users = batch.n_users
     log_probs = F.log_softmax(output.logits, dim=-1)
-    accuracy = -(batch.target_weight * log_probs[batch.target_user, batch.target_item]).sum()
+    target = batch.target_weight
+    if target_power != 1.0:
+        # (r / sum r)^q renormalised is r^q / sum r^q: the batch's ybar needs no rebuild
+        target = target**target_power
+        sums = scatter(target, batch.target_user, dim=0, dim_size=n_users, reduce="sum")
+        target = target / sums[batch.target_user].clamp(min=1e-12)
+    accuracy = -(target * log_probs[batch.target_user, batch.target_item]).sum()
 
     # ybar over the input items N(u), renormalised so both sides are distributions over N(u)
     totals = scatter(batch.edge_value, batch.edge_user, dim=0, dim_size=n_users, reduce="sum")

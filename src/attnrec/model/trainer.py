@@ -274,7 +274,7 @@ def _train_epoch(
             device.type, dtype=torch.bfloat16, enabled=_mixed(train_config, device)
         ):
             output = network(batch)
-            accuracy, alignment = loss_terms(output, batch)
+            accuracy, alignment = loss_terms(output, batch, model_config.target_rating_power)
         loss = accuracy + model_config.alignment_lambda * alignment
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
