@@ -31,13 +31,14 @@ def test_round_trip_gives_the_same_scores(model, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("field", "old_value"),
-    [("output_layer", "dense"), ("vote_rating_power", 0.0)],
+    [("output_layer", "dense"), ("vote_rating_power", 0.0), ("target_rating_power", 1.0)],
 )
 def test_runs_from_before_an_option_load_with_its_old_behaviour(
     field: str, old_value: object, tmp_path: Path
 ) -> None:
     """A run folder written before an option existed has no such key: it loads with the
-    behaviour of its time (a dense F_Theta; attention-only votes) and scores as it did."""
+    behaviour of its time (a dense F_Theta; attention-only votes; a target ybar ~ r) and
+    scores as it did."""
     old = DualAttentionRecommender(
         embedding_dim=6, epochs=1, progress=False, **{field: old_value}
     ).fit(random_ratings())

@@ -168,9 +168,11 @@ def load_run(folder: Path | str, device: str = "cpu") -> DualAttentionRecommende
 
     # the network, from its weights; runs written before F_Theta could be tied used a dense
     # one, those written before the item-item term had none, and those written before the
-    # votes were weighted by the rating had attention-only votes (p = 0)
+    # votes were weighted by the rating had attention-only votes (p = 0), and those written
+    # before the accuracy target could be sharpened trained on ybar ~ r (q = 1)
     model_fields = {
-        "output_layer": "dense", "item_item": "off", "vote_rating_power": 0.0, **config["model"]
+        "output_layer": "dense", "item_item": "off", "vote_rating_power": 0.0,
+        "target_rating_power": 1.0, **config["model"],
     }  # fmt: skip
     model = DualAttentionRecommender(
         ModelConfig(**model_fields), TrainConfig(**config["train"]), progress=False
