@@ -10,11 +10,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from attnrec.data.dataset import RatingDataset
+from attnrec.evaluation.splits import Split, random_holdout
 
 #: the shared, read-only real data (never copied into the repository)
 DATA_ROOT = Path(
@@ -72,3 +74,33 @@ def guard_rss(limit_gib: float) -> None:
             time.sleep(0.5)
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+#: the outer seed of the validation recipe of the second to seventh tuning runs; its test part
+#: is not the default split of ``attnrec evaluate`` (seed 0), whose training part holds a
+#: validation split only with ``--outer-seed 0`` (docs/evaluation.md, "Nested in the test split")
+OUTER_SEED = 42
+
+
+def add_split_arguments(parser: Any, inner_seed: int = 7) -> None:
+    """``--outer-seed`` and ``--split-seed`` of the validation recipe."""
+    parser.add_argument(
+        "--outer-seed",
+        type=int,
+        default=OUTER_SEED,
+        help="seed of the outer 80/20 split whose training part is split again "
+        "(0: nested in the default split of attnrec evaluate)",
+    )
+    parser.add_argument(
+        "--split-seed", type=int, default=inner_seed, help="seed of the inner split"
+    )
+
+
+def validation_split(
+    dataset: RatingDataset, outer_seed: int = OUTER_SEED, inner_seed: int = 7
+) -> tuple[RatingDataset, Split]:
+    """The outer split's training part, and that part split again per user 80/20: models fit
+    on the inner training part and are scored on the validation part; the outer test part is
+    never read."""
+    train = random_holdout(dataset, 0.2, seed=outer_seed).train_dataset(dataset)
+    return train, random_holdout(train, 0.2, seed=inner_seed)

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
+from _common import add_split_arguments, validation_split
 
 from attnrec.data.dataset import RatingDataset
 from attnrec.data.loaders import load_dataset
 from attnrec.evaluation.baselines import EASE, Recommender
 from attnrec.evaluation.protocol import AttnrecModel, evaluate
-from attnrec.evaluation.splits import random_holdout
 
 
 class ScaledGain(AttnrecModel):
@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("dataset", help="ml-100k or ml-latest-small")
     parser.add_argument("params", nargs="?", default="{}", help="ModelConfig/TrainConfig JSON")
     parser.add_argument("--data-dir", default=None)
+    add_split_arguments(parser)
     parser.add_argument("--multipliers", default="0.5,0.7,1,1.4,2,3,1000")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_intermixed_args()
@@ -67,8 +68,7 @@ def main() -> None:
     params = json.loads(args.params)
 
     dataset = load_dataset(args.dataset, data_dir=args.data_dir)
-    train = random_holdout(dataset, 0.2, seed=42).train_dataset(dataset)
-    validation = random_holdout(train, 0.2, seed=7)
+    train, validation = validation_split(dataset, args.outer_seed, args.split_seed)
     fitted: dict[str, Any] = {}
     models: list[Recommender] = [EASE(500.0)]
     models += [ScaledGain(float(m), params, fitted) for m in args.multipliers.split(",")]

@@ -14,7 +14,7 @@ network switched off:
 
     python benchmarks/score_parts.py ml-latest-small '{"alignment_lambda": 10}' --split-seed 11
 
-The test split of ``attnrec evaluate`` is never touched.
+The outer test part is never read (see validate_attnrec.py on --outer-seed).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 import torch
+from _common import add_split_arguments, validation_split
 
 from attnrec.data.loaders import load_dataset
 from attnrec.evaluation.baselines import Recommender
 from attnrec.evaluation.protocol import AttnrecModel, evaluate
-from attnrec.evaluation.splits import random_holdout
 from attnrec.model.network import DualAttentionNet
 
 Edit = Callable[[DualAttentionNet], None]
@@ -102,15 +102,14 @@ def main() -> None:
     parser.add_argument("dataset", help="ml-100k or ml-latest-small")
     parser.add_argument("params", nargs="?", default="{}", help="ModelConfig/TrainConfig JSON")
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--split-seed", type=int, default=7, help="seed of the inner split")
+    add_split_arguments(parser)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_intermixed_args()
     torch.set_num_threads(args.threads)
     params = json.loads(args.params)
 
     dataset = load_dataset(args.dataset, data_dir=args.data_dir)
-    train = random_holdout(dataset, 0.2, seed=42).train_dataset(dataset)
-    validation = random_holdout(train, 0.2, seed=args.split_seed)
+    train, validation = validation_split(dataset, args.outer_seed, args.split_seed)
     fitted = AttnrecModel(**params).fit(validation.train_dataset(train))
     if not fitted.model_.network_.item_item:
         parser.error("score_parts needs the item-item term (item_item 'on' or 'auto')")

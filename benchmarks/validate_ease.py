@@ -16,11 +16,11 @@ import argparse
 
 import numpy as np
 import scipy.sparse as sp
+from _common import add_split_arguments, validation_split
 
 from attnrec.data.loaders import load_dataset
 from attnrec.evaluation.baselines import EASE
 from attnrec.evaluation.protocol import evaluate
-from attnrec.evaluation.splits import random_holdout
 
 
 class RatingWeightedEASE(EASE):
@@ -49,13 +49,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", help="ml-100k or ml-latest-small")
     parser.add_argument("--data-dir", default=None)
+    add_split_arguments(parser)
     parser.add_argument("--lambdas", default="250,500,1000", help="EASE lambdas (binarised)")
     parser.add_argument("--powers", default="1,2,3", help="rating powers p (lambda 500)")
     args = parser.parse_args()
 
     dataset = load_dataset(args.dataset, data_dir=args.data_dir)
-    train = random_holdout(dataset, 0.2, seed=42).train_dataset(dataset)
-    validation = random_holdout(train, 0.2, seed=7)
+    train, validation = validation_split(dataset, args.outer_seed, args.split_seed)
     models: list[EASE] = []
     for lam in (float(x) for x in args.lambdas.split(",")):
         model = EASE(lam)
