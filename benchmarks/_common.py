@@ -76,9 +76,10 @@ def guard_rss(limit_gib: float) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-#: the outer seed of the validation recipe of the second to seventh tuning runs; its test part
-#: is not the default split of ``attnrec evaluate`` (seed 0), whose training part holds a
-#: validation split only with ``--outer-seed 0`` (docs/evaluation.md, "Nested in the test split")
+#: the outer seed of the validation recipe of the second to seventh tuning runs; the validation
+#: parts lie inside the training part of ``attnrec evaluate``'s default split (seed 0) only with
+#: ``--outer-seed 0`` (docs/evaluation.md, "The choice checked on validation splits inside seed
+#: 0's training part")
 OUTER_SEED = 42
 
 
