@@ -89,16 +89,27 @@ def test_uniform_attention_votes_are_ease_on_rating_weighted_inputs(power: float
     np.testing.assert_allclose(votes, 2.0 * inputs @ weights, rtol=1e-5, atol=1e-6)
 
 
-def test_rating_weighted_votes_by_hand() -> None:
-    # one user, items 0 and 1 rated 5 and 2 stars (1.0, 0.4 scaled), uniform attention, p = 1:
-    # item weights 2 x 1.0 / 1.4 and 2 x 0.4 / 1.4, so the votes are 10/7 B[0] + 4/7 B[1]
+@pytest.mark.parametrize(
+    ("power", "expected"),
+    [
+        # item weights 2 x 0.5 x r / mean r = 10/7 and 4/7: votes 10/7 B[0] + 4/7 B[1]
+        (1.0, [20 / 7, 20 / 7, 58 / 7]),
+        # r^2 = 1 and 0.16, mean 0.58: weights 50/29 and 8/29
+        (2.0, [40 / 29, 100 / 29, 206 / 29]),
+    ],
+)
+def test_rating_weighted_votes_by_hand(power: float, expected: list[float]) -> None:
+    # one user, items 0 and 1 rated 5 and 2 stars (1.0, 0.4 scaled), uniform attention
     ratings = sp.csr_matrix(np.array([[1.0, 0.4, 0.0]], dtype=np.float32))
-    net = DualAttentionNet(3, ModelConfig(embedding_dim=4, item_item="on", item_item_gain=1.0))
+    config = ModelConfig(
+        embedding_dim=4, item_item="on", item_item_gain=1.0, vote_rating_power=power
+    )
+    net = DualAttentionNet(3, config)
     table = np.array([[0, 2, 3], [5, 0, 7], [11, 13, 0]], dtype=np.float32)
     net.set_item_weights(torch.from_numpy(table))
     batch = build_batch(ratings, user_neighbours(ratings, k=1), ratings)
     votes = net.eval().item_votes(batch, torch.tensor([0.5, 0.5])).detach().numpy()[0]
-    np.testing.assert_allclose(votes, [20 / 7, 20 / 7, 58 / 7], rtol=1e-5)
+    np.testing.assert_allclose(votes, expected, rtol=1e-5)
 
 
 def test_votes_follow_the_attention_item_by_item() -> None:
