@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import resource
 import sys
@@ -83,8 +85,14 @@ def guard_rss(limit_gib: float) -> None:
 OUTER_SEED = 42
 
 
-def add_split_arguments(parser: Any, inner_seed: int = 7) -> None:
-    """``--outer-seed`` and ``--split-seed`` of the validation recipe."""
+def validation_parser(description: str, attnrec: bool = True) -> argparse.ArgumentParser:
+    """The arguments every validation benchmark takes: the data set, where it lies, the two
+    seeds of the split and, for scripts that fit attnrec, its config (JSON) and torch threads."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("dataset", help="ml-100k or ml-latest-small")
+    if attnrec:
+        parser.add_argument("params", nargs="?", default="{}", help="ModelConfig/TrainConfig JSON")
+    parser.add_argument("--data-dir", default=None)
     parser.add_argument(
         "--outer-seed",
         type=int,
@@ -92,9 +100,25 @@ def add_split_arguments(parser: Any, inner_seed: int = 7) -> None:
         help="seed of the outer 80/20 split whose training part is split again "
         "(0: nested in the default split of attnrec evaluate)",
     )
-    parser.add_argument(
-        "--split-seed", type=int, default=inner_seed, help="seed of the inner split"
-    )
+    parser.add_argument("--split-seed", type=int, default=7, help="seed of the inner split")
+    if attnrec:
+        parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    return parser
+
+
+def validation_setup(args: argparse.Namespace) -> tuple[dict[str, Any], RatingDataset, Split]:
+    """From parsed ``validation_parser`` arguments: attnrec's config, the outer training part
+    and its validation split (torch's thread count is set on the way)."""
+    import torch
+
+    from attnrec.data.loaders import load_dataset
+
+    if hasattr(args, "threads"):
+        torch.set_num_threads(args.threads)
+    params = json.loads(getattr(args, "params", "{}"))
+    dataset = load_dataset(args.dataset, data_dir=args.data_dir)
+    train, validation = validation_split(dataset, args.outer_seed, args.split_seed)
+    return params, train, validation
 
 
 def validation_split(

@@ -10,7 +10,6 @@ multiplier's NDCG@10 and Recall@20.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from typing import Any
@@ -18,10 +17,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
-from _common import add_split_arguments, validation_split
+from _common import validation_parser, validation_setup
 
 from attnrec.data.dataset import RatingDataset
-from attnrec.data.loaders import load_dataset
 from attnrec.evaluation.baselines import EASE, Recommender
 from attnrec.evaluation.protocol import AttnrecModel, evaluate
 
@@ -56,19 +54,10 @@ class ScaledGain(AttnrecModel):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="ml-100k or ml-latest-small")
-    parser.add_argument("params", nargs="?", default="{}", help="ModelConfig/TrainConfig JSON")
-    parser.add_argument("--data-dir", default=None)
-    add_split_arguments(parser)
+    parser = validation_parser(__doc__.splitlines()[0])
     parser.add_argument("--multipliers", default="0.5,0.7,1,1.4,2,3,1000")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_intermixed_args()
-    torch.set_num_threads(args.threads)
-    params = json.loads(args.params)
-
-    dataset = load_dataset(args.dataset, data_dir=args.data_dir)
-    train, validation = validation_split(dataset, args.outer_seed, args.split_seed)
+    params, train, validation = validation_setup(args)
     fitted: dict[str, Any] = {}
     models: list[Recommender] = [EASE(500.0)]
     models += [ScaledGain(float(m), params, fitted) for m in args.multipliers.split(",")]

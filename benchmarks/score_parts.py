@@ -19,7 +19,6 @@ The outer test part is never read (see validate_attnrec.py on --outer-seed).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 from collections.abc import Callable
@@ -27,9 +26,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 import torch
-from _common import add_split_arguments, validation_split
+from _common import validation_parser, validation_setup
 
-from attnrec.data.loaders import load_dataset
 from attnrec.evaluation.baselines import Recommender
 from attnrec.evaluation.protocol import AttnrecModel, evaluate
 from attnrec.model.network import DualAttentionNet
@@ -98,18 +96,9 @@ class Part(Recommender):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="ml-100k or ml-latest-small")
-    parser.add_argument("params", nargs="?", default="{}", help="ModelConfig/TrainConfig JSON")
-    parser.add_argument("--data-dir", default=None)
-    add_split_arguments(parser)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser = validation_parser(__doc__.splitlines()[0])
     args = parser.parse_intermixed_args()
-    torch.set_num_threads(args.threads)
-    params = json.loads(args.params)
-
-    dataset = load_dataset(args.dataset, data_dir=args.data_dir)
-    train, validation = validation_split(dataset, args.outer_seed, args.split_seed)
+    params, train, validation = validation_setup(args)
     fitted = AttnrecModel(**params).fit(validation.train_dataset(train))
     if not fitted.model_.network_.item_item:
         parser.error("score_parts needs the item-item term (item_item 'on' or 'auto')")

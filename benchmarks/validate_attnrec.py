@@ -17,32 +17,20 @@ the best epoch, the learned item-item gain and the seconds taken.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
-import torch
-from _common import add_split_arguments, validation_split
+from _common import validation_parser, validation_setup
 
-from attnrec.data.loaders import load_dataset
 from attnrec.evaluation.baselines import EASE, Recommender
 from attnrec.evaluation.protocol import AttnrecModel, evaluate
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="ml-100k or ml-latest-small")
-    parser.add_argument("params", nargs="?", default="{}", help="ModelConfig/TrainConfig JSON")
-    parser.add_argument("--data-dir", default=None)
+    parser = validation_parser(__doc__.splitlines()[0])
     parser.add_argument("--ease", action="store_true", help="also score EASE (lambda 500)")
-    add_split_arguments(parser)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_intermixed_args()  # the JSON may come before or after the options
-    torch.set_num_threads(args.threads)
-    params = json.loads(args.params)
-
-    dataset = load_dataset(args.dataset, data_dir=args.data_dir)
-    train, validation = validation_split(dataset, args.outer_seed, args.split_seed)
+    params, train, validation = validation_setup(args)
     attnrec = AttnrecModel(**params)
     models: list[Recommender] = [EASE(500.0), attnrec] if args.ease else [attnrec]
 

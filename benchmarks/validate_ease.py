@@ -12,13 +12,10 @@ Prints NDCG@10 and Recall@20 (relevance >= 4) of every variant.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import scipy.sparse as sp
-from _common import add_split_arguments, validation_split
+from _common import validation_parser, validation_setup
 
-from attnrec.data.loaders import load_dataset
 from attnrec.evaluation.baselines import EASE
 from attnrec.evaluation.protocol import evaluate
 
@@ -46,16 +43,11 @@ class RatingWeightedEASE(EASE):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", help="ml-100k or ml-latest-small")
-    parser.add_argument("--data-dir", default=None)
-    add_split_arguments(parser)
+    parser = validation_parser(__doc__.splitlines()[0], attnrec=False)
     parser.add_argument("--lambdas", default="250,500,1000", help="EASE lambdas (binarised)")
     parser.add_argument("--powers", default="1,2,3", help="rating powers p (lambda 500)")
     args = parser.parse_args()
-
-    dataset = load_dataset(args.dataset, data_dir=args.data_dir)
-    train, validation = validation_split(dataset, args.outer_seed, args.split_seed)
+    _, train, validation = validation_setup(args)
     models: list[EASE] = []
     for lam in (float(x) for x in args.lambdas.split(",")):
         model = EASE(lam)
