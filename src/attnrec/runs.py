@@ -15,8 +15,6 @@ the caller asks for it.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -30,6 +28,7 @@ from safetensors.torch import load_file, save_file
 from attnrec import __version__
 from attnrec.data.dataset import IdMap, RatingDataset
 from attnrec.errors import RunFolderError
+from attnrec.folders import staged_folder
 from attnrec.model.config import ModelConfig, TrainConfig
 from attnrec.model.neighbours import Neighbours
 from attnrec.model.network import DualAttentionNet
@@ -52,31 +51,11 @@ def write_run(
         RunFolderError: ``out`` exists and is not empty, and ``overwrite`` is False.
     """
     out = Path(out)
-    check_writable(out, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out, overwrite) as staging:
         save_model(model, staging, source)
         if extra is not None:
             extra(staging)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out
-
-
-def check_writable(out: Path, overwrite: bool) -> None:
-    """Refuse, before any work, to replace a non-empty folder unless asked to."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise RunFolderError(f"{out} is a file; choose a folder for --out")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise RunFolderError(
-            f"{out} already exists and is not empty; choose another --out or pass --overwrite"
-        )
 
 
 def save_model(

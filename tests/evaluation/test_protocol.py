@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from typer.testing import CliRunner
 
-from attnrec.errors import ConfigError, DataError
+from attnrec.errors import ConfigError, DataError, RunFolderError
 from attnrec.evaluation import build_models, evaluate, make_split
 from attnrec.evaluation.baselines import EASE, MostPopular
 from attnrec.evaluation.protocol import AttnrecModel
@@ -93,8 +93,48 @@ def test_write_report_makes_every_file(tiny, tmp_path):
     per_user = pd.read_csv(folder / "per_user.csv")
     assert set(per_user["model"]) == {"most-popular", "ease"}
     assert "±" in (folder / "summary.md").read_text()
-    with pytest.raises(ConfigError, match="not empty"):
+    with pytest.raises(RunFolderError, match="not empty"):
         write_report(result, folder)
+
+
+def test_a_failing_report_leaves_the_old_folder_as_it_was(tiny, tmp_path, monkeypatch):
+    result = evaluate(tiny, [MostPopular()], "random", ks=(5,), progress=False)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "mine.txt").write_text("keep")
+
+    def broken_chart(*args: object) -> None:
+        raise RuntimeError("chart failed")
+
+    monkeypatch.setattr("attnrec.evaluation.report.bar_chart", broken_chart)
+    with pytest.raises(RuntimeError, match="chart failed"):
+        write_report(result, folder, overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left behind
+    assert [p.name for p in folder.iterdir()] == ["mine.txt"]
+
+
+def test_cli_refuses_a_full_folder_before_fitting(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from attnrec.cli import main
+
+    path = tmp_path / "ratings.csv"
+    synthetic_frame().to_csv(path, index=False)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "mine.txt").write_text("keep")
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the models were fitted before the folder was checked")
+
+    monkeypatch.setattr("attnrec.evaluation.protocol.evaluate", never)
+    argv = ["attnrec", "-q", "evaluate", str(path), "--models", "ease", "--out"]
+    monkeypatch.setattr(sys, "argv", [*argv, str(tmp_path / "run")])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code != 0
+    error = capsys.readouterr().err
+    assert "not empty" in error and "--overwrite" in error and len(error.splitlines()) == 1
+    assert (tmp_path / "run" / "mine.txt").read_text() == "keep"
 
 
 def test_cli_prints_the_table(tmp_path):

@@ -22,45 +22,45 @@ logger = logging.getLogger(__name__)
 console = Console(soft_wrap=True)
 
 
-def _default(config: type[ModelConfig] | type[TrainConfig], field: str) -> str:
+def default_of(config: type[ModelConfig] | type[TrainConfig], field: str) -> str:
     """A config field's default for --help, read from the config so that they cannot differ."""
     return rf"\[default: {config.model_fields[field].default}]"  # \[: not rich markup
 
 
 # model and training options shared by `paper` and `train`
 EMBEDDING = typer.Option(
-    None, "--embedding-dim", help=f"Embedding size d. {_default(ModelConfig, 'embedding_dim')}"
+    None, "--embedding-dim", help=f"Embedding size d. {default_of(ModelConfig, 'embedding_dim')}"
 )
 NEIGHBOURS = typer.Option(
     None,
     "--neighbours",
-    help=f'Top-K neighbours, or "all". {_default(ModelConfig, "n_neighbours")}',
+    help=f'Top-K neighbours, or "all". {default_of(ModelConfig, "n_neighbours")}',
 )
 LAYERS = typer.Option(
-    None, "--layers", help=f"Graph-attention layers K. {_default(ModelConfig, 'n_layers')}"
+    None, "--layers", help=f"Graph-attention layers K. {default_of(ModelConfig, 'n_layers')}"
 )
 LAMBDA = typer.Option(
     None,
     "--lambda",
     help="Weight of the attention-alignment loss (the paper uses 1). "
-    + _default(ModelConfig, "alignment_lambda"),
+    + default_of(ModelConfig, "alignment_lambda"),
 )
 CORRUPTION = typer.Option(
     None,
     "--corruption",
-    help=f"Input dropout while training. {_default(ModelConfig, 'corruption')}",
+    help=f"Input dropout while training. {default_of(ModelConfig, 'corruption')}",
 )
 EPOCHS = typer.Option(
     None,
     "--epochs",
     help="Training epochs; the step size anneals to 0 over them. "
-    + _default(TrainConfig, "epochs"),
+    + default_of(TrainConfig, "epochs"),
 )
 BATCH = typer.Option(
-    None, "--batch-size", help=f"Users per mini-batch. {_default(TrainConfig, 'batch_size')}"
+    None, "--batch-size", help=f"Users per mini-batch. {default_of(TrainConfig, 'batch_size')}"
 )
 LR = typer.Option(
-    None, "--learning-rate", help=f"Adam's step size. {_default(TrainConfig, 'learning_rate')}"
+    None, "--learning-rate", help=f"Adam's step size. {default_of(TrainConfig, 'learning_rate')}"
 )
 SEED = typer.Option(0, "--seed", help="Seed of every random draw.")
 DEVICE = typer.Option("auto", "--device", help='"auto" (CUDA if available), "cpu" or "cuda:N".')
@@ -266,9 +266,9 @@ def _fit_and_report(
 ) -> None:
     """Fit, run the experiment, write the run folder and print the summary."""
     from attnrec.explain.delta_rule import Deltas
+    from attnrec.folders import check_writable
     from attnrec.model.recommender import DualAttentionRecommender
     from attnrec.reporting.experiment import ExperimentOptions, run_experiment
-    from attnrec.runs import check_writable
 
     check_writable(out, overwrite)
     progress = not (no_progress or STATE.quiet)

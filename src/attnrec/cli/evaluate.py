@@ -12,8 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from attnrec.cli import app, common
-from attnrec.cli.core import ITEM_ITEM, OUTPUT_LAYER, ItemItem, OutputLayer
+from attnrec.cli.core import ITEM_ITEM, OUTPUT_LAYER, ItemItem, OutputLayer, default_of
 from attnrec.errors import ConfigError
+from attnrec.folders import check_writable
+from attnrec.model.config import ModelConfig, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +45,50 @@ def evaluate_command(
     item_k: int = typer.Option(100, "--item-k", help="Neighbours of item-knn."),
     ease_lambda: float = typer.Option(500.0, "--ease-lambda", help="EASE's lambda."),
     delta: float = typer.Option(0.8, "--delta", help="attnrec's delta-rule threshold."),
-    epochs: int | None = typer.Option(None, "--epochs", help="attnrec: maximum epochs."),
-    patience: int | None = typer.Option(None, "--patience", help="attnrec: early stopping."),
-    embedding_dim: int | None = typer.Option(None, "--embedding-dim", help="attnrec: d."),
-    n_neighbours: int | None = typer.Option(None, "--n-neighbours", help="attnrec: K."),
-    n_layers: int | None = typer.Option(None, "--n-layers", help="attnrec: GAT layers."),
-    alignment_lambda: float | None = typer.Option(
-        None, "--alignment-lambda", help="attnrec: lambda of the alignment loss."
+    epochs: int | None = typer.Option(
+        None, "--epochs", help=f"attnrec: training epochs. {default_of(TrainConfig, 'epochs')}"
     ),
-    corruption: float | None = typer.Option(None, "--corruption", help="attnrec: input drop rate."),
-    learning_rate: float | None = typer.Option(None, "--learning-rate", help="attnrec: Adam step."),
-    device: str | None = typer.Option(None, "--device", help="attnrec: auto, cpu, cuda."),
+    validation_fraction: float | None = typer.Option(
+        None,
+        "--validation-fraction",
+        help="attnrec: share of each user's training ratings held out to stop early; 0 trains "
+        f"exactly --epochs. {default_of(TrainConfig, 'validation_fraction')}",
+    ),
+    patience: int | None = typer.Option(
+        None,
+        "--patience",
+        help="attnrec: epochs without a better validation NDCG before stopping (with "
+        f"--validation-fraction only). {default_of(TrainConfig, 'patience')}",
+    ),
+    embedding_dim: int | None = typer.Option(
+        None, "--embedding-dim", help=f"attnrec: d. {default_of(ModelConfig, 'embedding_dim')}"
+    ),
+    n_neighbours: int | None = typer.Option(
+        None, "--n-neighbours", help=f"attnrec: K. {default_of(ModelConfig, 'n_neighbours')}"
+    ),
+    n_layers: int | None = typer.Option(
+        None, "--n-layers", help=f"attnrec: GAT layers. {default_of(ModelConfig, 'n_layers')}"
+    ),
+    alignment_lambda: float | None = typer.Option(
+        None,
+        "--alignment-lambda",
+        help=f"attnrec: alignment loss weight. {default_of(ModelConfig, 'alignment_lambda')}",
+    ),
+    corruption: float | None = typer.Option(
+        None,
+        "--corruption",
+        help=f"attnrec: input drop rate. {default_of(ModelConfig, 'corruption')}",
+    ),
+    learning_rate: float | None = typer.Option(
+        None,
+        "--learning-rate",
+        help=f"attnrec: Adam step. {default_of(TrainConfig, 'learning_rate')}",
+    ),
+    device: str | None = typer.Option(
+        None,
+        "--device",
+        help=f"attnrec: auto, cpu, cuda. {default_of(TrainConfig, 'device')}",
+    ),
     output_layer: OutputLayer | None = OUTPUT_LAYER,
     item_item: ItemItem | None = ITEM_ITEM,
 ) -> None:
@@ -63,12 +98,15 @@ def evaluate_command(
     from attnrec.evaluation.report import write_report
 
     started = time.perf_counter()
+    if out is not None:
+        check_writable(out, overwrite)  # before any work, not after minutes of fitting
     ks = _int_list(k, "--k")
     names = [n.strip() for n in models.split(",") if n.strip()]
     attnrec_options: dict[str, Any] = {
         name: value
         for name, value in {
             "epochs": epochs,
+            "validation_fraction": validation_fraction,
             "patience": patience,
             "embedding_dim": embedding_dim,
             "n_neighbours": n_neighbours,

@@ -11,6 +11,7 @@ import typer
 from attnrec.cli import app
 from attnrec.cli.common import DATA_DIR, OVERWRITE, RUN, optional_path
 from attnrec.errors import ConfigError, RunFolderError
+from attnrec.folders import check_writable
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +57,7 @@ def faithfulness(
     from attnrec.faithfulness import run_suite
 
     folder = Path(out) if out is not None else Path(run) / "faithfulness"
-    if folder.exists() and any(folder.iterdir()) and not overwrite:
-        raise RunFolderError(
-            f"{folder} already exists and is not empty; choose another --out or pass --overwrite"
-        )
+    check_writable(folder, overwrite)
     dataset = _dataset(Path(run), optional_path(data_dir))
     result = run_suite(
         run,

@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attnrec.errors import ConfigError, DataError
+from attnrec.errors import DataError
 from attnrec.evaluation.protocol import EvaluationResult
+from attnrec.folders import staged_folder
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +63,16 @@ def _cell(row: pd.Series, column: str) -> str:
 
 
 def write_report(result: EvaluationResult, out: str | Path, overwrite: bool = False) -> Path:
-    """Write every file of the module docstring into ``out`` (created; must be new or empty
-    unless ``overwrite``). Returns the folder."""
+    """Write every file of the module docstring into ``out``, whole or not at all: ``out`` must
+    be new or empty unless ``overwrite``, and a failure leaves it as it was. Returns the folder."""
     folder = Path(out)
-    if folder.exists() and any(folder.iterdir()) and not overwrite:
-        raise ConfigError(f"{folder}: folder is not empty; choose a new one or pass --overwrite")
-    folder.mkdir(parents=True, exist_ok=True)
+    with staged_folder(folder, overwrite) as staging:
+        _write_files(result, staging)
+    logger.info("evaluation written to %s", folder)
+    return folder
 
+
+def _write_files(result: EvaluationResult, folder: Path) -> None:
     # the summary table, with intervals, as CSV and Markdown
     summary = result.summary()
     summary.to_csv(folder / "summary.csv")
@@ -99,8 +103,6 @@ def write_report(result: EvaluationResult, out: str | Path, overwrite: bool = Fa
         "counts": result.counts,
     }
     (folder / "evaluation.json").write_text(json.dumps(meta, indent=2) + "\n")
-    logger.info("evaluation written to %s", folder)
-    return folder
 
 
 def _extras_table(summary: pd.DataFrame) -> str:
