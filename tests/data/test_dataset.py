@@ -94,3 +94,12 @@ def test_from_frame_to_frame_round_trip(
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     assert dataset.n_ratings == len(cells)
     assert dataset.rating_scale == (min(frame["rating"]), max(frame["rating"]))
+
+
+def test_repr_is_one_line_of_counts_not_every_title() -> None:
+    frame = pd.DataFrame({"user": [1, 1, 2], "item": ["a", "b", "a"], "rating": [5.0, 3.0, 4.0]})
+    dataset = from_frame(frame)
+    dataset.titles = {"a": "A film with a very long title " * 20, "b": "Another"}
+    text = repr(dataset)
+    assert text == f"<RatingDataset {dataset.describe()}>"
+    assert "2 users, 2 items, 3 ratings" in text and "Another" not in text

@@ -121,9 +121,9 @@ def test_same_seed_same_recommendations() -> None:
 
 
 def test_counterfactual_summaries(fitted) -> None:
-    results = fitted.counterfactual(users=[1, 2, 3], n_permutations=5, seed=1)
+    results = fitted.counterfactual(users=[3, 1, 2], n_permutations=5, seed=1)
     for family in ("recommendation", "similarity"):
-        assert len(results[family].users) == 3
+        assert [u.user for u in results[family].users] == [3, 1, 2]  # raw ids, in the given order
         summary = results[family].summary()
         assert 0.0 <= summary["tvd"]["median"] <= 1.0
         assert -1.0 <= summary["kendall_tau"]["median"] <= 1.0

@@ -157,6 +157,10 @@ class RatingDataset:
             name=self.name,
         )
 
+    def __repr__(self) -> str:
+        # the dataclass default would print every title and timestamp
+        return f"<RatingDataset {self.describe()}>"
+
     def describe(self) -> str:
         density = self.n_ratings / max(1, self.n_users * self.n_items)
         low, high = self.rating_scale

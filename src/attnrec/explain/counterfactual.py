@@ -9,6 +9,7 @@ user's candidate (unrated) items: TVD, JSD, top-10 overlap, top-1 change and Ken
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,7 +37,8 @@ def permute_within(groups: torch.Tensor, generator: torch.Generator) -> torch.Te
 class UserCounterfactual:
     """Per-user medians over the permutations, for one coefficient family."""
 
-    user: int
+    user: Any
+    """The user's raw id, as given to the model."""
     tvd: float
     jsd: float
     top10_overlap: float

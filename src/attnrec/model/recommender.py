@@ -452,7 +452,7 @@ class DualAttentionRecommender:
                         for p in range(n_permutations)
                     ]
                     medians = {k: float(np.median([m[k] for m in per_perm])) for k in per_perm[0]}
-                    results[family].users.append(UserCounterfactual(int(user), **medians))
+                    results[family].users.append(UserCounterfactual(self.users_[user], **medians))
         return results
 
     def permuted_scores(
