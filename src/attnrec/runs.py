@@ -51,7 +51,7 @@ def write_run(
         RunFolderError: ``out`` exists and is not empty, and ``overwrite`` is False.
     """
     out = Path(out)
-    with staged_folder(out, overwrite) as staging:
+    with staged_folder(out, overwrite, marker=REQUIRED[0]) as staging:
         save_model(model, staging, source)
         if extra is not None:
             extra(staging)

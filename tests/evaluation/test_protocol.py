@@ -99,9 +99,8 @@ def test_write_report_makes_every_file(tiny, tmp_path):
 
 def test_a_failing_report_leaves_the_old_folder_as_it_was(tiny, tmp_path, monkeypatch):
     result = evaluate(tiny, [MostPopular()], "random", ks=(5,), progress=False)
-    folder = tmp_path / "out"
-    folder.mkdir()
-    (folder / "mine.txt").write_text("keep")
+    folder = write_report(result, tmp_path / "out")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
 
     def broken_chart(*args: object) -> None:
         raise RuntimeError("chart failed")
@@ -110,7 +109,7 @@ def test_a_failing_report_leaves_the_old_folder_as_it_was(tiny, tmp_path, monkey
     with pytest.raises(RuntimeError, match="chart failed"):
         write_report(result, folder, overwrite=True)
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left behind
-    assert [p.name for p in folder.iterdir()] == ["mine.txt"]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
 def test_cli_refuses_a_full_folder_before_fitting(tmp_path, monkeypatch, capsys):
@@ -160,3 +159,49 @@ def test_cli_prints_the_table(tmp_path):
     assert result.exit_code == 0, result.output
     assert "ndcg@5" in result.output and "user-knn" in result.output
     assert (tmp_path / "run" / "summary.csv").is_file()
+
+
+def test_a_model_listed_twice_is_refused(tiny):
+    with pytest.raises(ConfigError, match="'ease' is listed twice"):
+        evaluate(tiny, ["ease", "ease"], "random", ks=(5,), progress=False)
+
+
+def test_a_cut_off_beyond_the_catalogue_is_refused(tiny):
+    with pytest.raises(ConfigError, match=f"larger than the {tiny.n_items} items"):
+        evaluate(tiny, ["most-popular"], "random", ks=(10, tiny.n_items + 1), progress=False)
+
+
+def test_nan_scores_name_the_model(tiny):
+    class Broken(MostPopular):
+        name = "broken"
+
+        def score(self, rows, profiles, new_users=False):
+            scores = super().score(rows, profiles, new_users)
+            scores[0, 0] = np.nan
+            return scores
+
+    with pytest.raises(DataError, match="model 'broken' gave NaN scores"):
+        evaluate(tiny, [Broken()], "random", ks=(5,), progress=False)
+
+
+@pytest.mark.parametrize("lam", [float("nan"), float("inf"), 0.0, -1.0])
+def test_ease_lambda_must_be_positive_and_finite(lam):
+    with pytest.raises(ConfigError, match="positive, finite"):
+        EASE(lam)
+
+
+def test_cli_reads_a_ratings_file_with_its_own_column_names(tmp_path):
+    from attnrec.cli import app
+    from attnrec.cli import evaluate as _command  # noqa: F401  (registers the command)
+
+    frame = synthetic_frame().rename(
+        columns={"user": "userId", "item": "movieId", "timestamp": "when"}
+    )
+    path = tmp_path / "ratings.csv"
+    frame.to_csv(path, index=False)
+    options = ["--user-col", "userId", "--item-col", "movieId", "--timestamp-col", "when"]
+    options += ["--split", "temporal"]
+    command = ["-q", "evaluate", str(path), "--models", "most-popular", "--k", "5", *options]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert "temporal split" in result.output

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from attnrec.cli import app
+from attnrec.cli import app, common
 from attnrec.cli.common import DATA_DIR, OVERWRITE, RUN, STATE
 from attnrec.errors import ConfigError
 from attnrec.model.config import ModelConfig, TrainConfig
@@ -190,11 +190,12 @@ def train(
     ),
     data_dir: Path | None = DATA_DIR,
     out: Path | None = TRAIN_OUT,
-    user_col: str = typer.Option("user", "--user-col", help="Ratings file: user column."),
-    item_col: str = typer.Option("item", "--item-col", help="Ratings file: item column."),
-    rating_col: str = typer.Option("rating", "--rating-col", help="Ratings file: rating column."),
-    timestamp_col: str | None = typer.Option(None, "--timestamp-col", help="Ratings file."),
-    sep: str | None = typer.Option(None, "--sep", help="Ratings file separator (detected)."),
+    user_col: str = common.USER_COL,
+    item_col: str = common.ITEM_COL,
+    rating_col: str = common.RATING_COL,
+    timestamp_col: str | None = common.TIMESTAMP_COL,
+    sep: str | None = common.SEP,
+    encoding: str = common.ENCODING,
     embedding_dim: int | None = EMBEDDING,
     neighbours: str | None = NEIGHBOURS,
     layers: int | None = LAYERS,
@@ -222,10 +223,10 @@ def train(
 
     started = time.perf_counter()
     path = Path(dataset)
-    mapping: dict[str, Any] = {}
-    if path.is_file():
-        mapping = {"user_col": user_col, "item_col": item_col, "rating_col": rating_col}
-        mapping |= {"timestamp_col": timestamp_col, "sep": sep}
+    mapping = common.file_mapping(
+        dataset, user_col=user_col, item_col=item_col, rating_col=rating_col,
+        timestamp_col=timestamp_col, sep=sep, encoding=encoding,
+    )  # fmt: skip
     data = load_dataset(dataset, data_dir=data_dir, **mapping)
     params = _model_params(
         embedding_dim=embedding_dim, neighbours=neighbours, layers=layers, lam=lam,
@@ -270,7 +271,7 @@ def _fit_and_report(
     from attnrec.model.recommender import DualAttentionRecommender
     from attnrec.reporting.experiment import ExperimentOptions, run_experiment
 
-    check_writable(out, overwrite)
+    check_writable(out, overwrite, marker="config.json")
     progress = not (no_progress or STATE.quiet)
     console.print(data.describe())
     model = DualAttentionRecommender(progress=progress, **params)

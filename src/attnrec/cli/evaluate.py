@@ -29,11 +29,19 @@ def evaluate_command(
         ..., help="A MovieLens name (ml-100k, ml-latest-small, ...), folder or ratings file."
     ),
     data_dir: Path | None = common.DATA_DIR,
+    user_col: str = common.USER_COL,
+    item_col: str = common.ITEM_COL,
+    rating_col: str = common.RATING_COL,
+    timestamp_col: str | None = common.TIMESTAMP_COL,
+    sep: str | None = common.SEP,
+    encoding: str = common.ENCODING,
     split: str = typer.Option(
         "random", "--split", help="random, temporal, global-temporal or strong."
     ),
     test_fraction: float = typer.Option(0.2, "--test-fraction", help="Share held out."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the split, the models and tie-breaks."),
+    seed: int = typer.Option(
+        0, "--seed", min=0, max=2**32 - 1, help="Seed of the split, the models and tie-breaks."
+    ),
     k: str = typer.Option("10,20", "--k", help="Cut-offs, comma-separated."),
     relevance: float = typer.Option(
         4.0, "--relevance", help="A test rating at or above this is relevant."
@@ -96,10 +104,14 @@ def evaluate_command(
     from attnrec.data.loaders import load_dataset
     from attnrec.evaluation.protocol import build_models, evaluate
     from attnrec.evaluation.report import write_report
+    from attnrec.model.trainer import resolve_device
 
     started = time.perf_counter()
+    # what can be checked before any work, not after minutes of fitting
     if out is not None:
-        check_writable(out, overwrite)  # before any work, not after minutes of fitting
+        check_writable(out, overwrite, marker="evaluation.json")
+    if device is not None:
+        resolve_device(device)
     ks = _int_list(k, "--k")
     names = [n.strip() for n in models.split(",") if n.strip()]
     attnrec_options: dict[str, Any] = {
@@ -123,7 +135,11 @@ def evaluate_command(
     attnrec_options["progress"] = not common.STATE.quiet
 
     # data, models, protocol
-    data = load_dataset(dataset, data_dir=common.optional_path(data_dir))
+    mapping = common.file_mapping(
+        dataset, user_col=user_col, item_col=item_col, rating_col=rating_col,
+        timestamp_col=timestamp_col, sep=sep, encoding=encoding,
+    )  # fmt: skip
+    data = load_dataset(dataset, data_dir=common.optional_path(data_dir), **mapping)
     built = build_models(
         names,
         knn_k=knn_k,

@@ -57,7 +57,7 @@ def faithfulness(
     from attnrec.faithfulness import run_suite
 
     folder = Path(out) if out is not None else Path(run) / "faithfulness"
-    check_writable(folder, overwrite)
+    check_writable(folder, overwrite, marker="report.md")
     dataset = _dataset(Path(run), optional_path(data_dir))
     result = run_suite(
         run,

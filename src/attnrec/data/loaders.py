@@ -426,7 +426,7 @@ def _parse_text(path: Path, sep: str, encoding: str, quoting: int) -> pd.DataFra
     except UnicodeDecodeError as error:
         raise DataError(
             f"{path}: not valid {encoding} text ({error.reason} at byte {error.start}); "
-            "pass the file's encoding (e.g. encoding='latin-1')"
+            "pass the file's encoding (e.g. encoding='latin-1'; --encoding on the command line)"
         ) from error
     except pd.errors.ParserError as error:
         raise _column_count_error(path, sep, str(error)) from error
@@ -452,6 +452,7 @@ def _separator_error(path: Path, sep: str) -> DataError:
     first = _first_line(path)
     guess = next((s for s in ("::", "\t", ",", ";", "|") if s != sep and s in first), None)
     hint = f"the file seems to use {guess!r}: pass sep={guess!r}" if guess else "pass sep=..."
+    hint += " (--sep on the command line)"
     return DataError(
         f"{path}, row 1: every line parsed as a single column with separator {sep!r} "
         f"(row 1 is {first[:60]!r}); {hint}"
@@ -542,7 +543,7 @@ def _select_named(table: _Table, path: Path, mapping: Mapping[str, str | int]) -
         if column not in available:
             raise DataError(
                 f"{path}: no column {column!r} for field '{field}' (available columns: {shown}); "
-                f"pass {field}_col=<one of them>"
+                f"pass {field}_col=<one of them> (--{field}-col on the command line)"
             )
     # rename to the logical fields, remembering the file's names for messages
     frame = pd.DataFrame({field: table.frame[column] for field, column in mapping.items()})

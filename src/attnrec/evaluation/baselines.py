@@ -16,6 +16,7 @@ a profile (their training row, or their fold-in row in the strong-generalisation
 from __future__ import annotations
 
 import logging
+import math
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -204,8 +205,8 @@ class EASE(Recommender):
     name = "ease"
 
     def __init__(self, lam: float = 500.0) -> None:
-        if lam <= 0:
-            raise ConfigError(f"EASE lambda={lam} must be positive")
+        if not math.isfinite(lam) or lam <= 0:
+            raise ConfigError(f"EASE lambda={lam} must be a positive, finite number")
         self.lam = lam
 
     def fit(self, train: RatingDataset) -> EASE:

@@ -263,11 +263,22 @@ def evaluate(
         Per-user metrics and costs of every model, with the protocol's counts.
     """
     ks = m.check_ks(ks)
+    if ks[-1] > dataset.n_items:
+        raise ConfigError(
+            f"cut-off k={ks[-1]} is larger than the {dataset.n_items} items of {dataset.name}; "
+            "give smaller cut-offs"
+        )
+    if batch_size < 1:
+        raise ConfigError(f"batch_size={batch_size} must be at least 1")
     if isinstance(split, str):
         split = make_split(dataset, split, test_fraction, seed)
     resolved = [build_models([x], seed=seed)[0] if isinstance(x, str) else x for x in models]
     if not resolved:
         raise ConfigError("no model to evaluate; pass at least one")
+    names = [model.name for model in resolved]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ConfigError(f"model {repeated[0]!r} is listed twice; give each model once")
 
     # who is evaluated, and what is counted
     users, relevant, counts = _test_users(dataset, split, relevance_threshold)
@@ -377,6 +388,12 @@ def _score_model(
     for start in bar:
         part = users[start : start + batch_size]
         prediction = model.predict(part, profiles[part], split.fold_in is not None, depth)
+        broken = np.isnan(prediction.scores).any(axis=1)
+        if broken.any():
+            raise DataError(
+                f"model {model.name!r} gave NaN scores to {int(broken.sum())} of {len(part)} users "
+                "in a batch; check its options (finite values) and the ratings' scale"
+            )
 
         # the unconstrained ranking of every user
         for position, user in enumerate(part):

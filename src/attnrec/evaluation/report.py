@@ -66,7 +66,7 @@ def write_report(result: EvaluationResult, out: str | Path, overwrite: bool = Fa
     """Write every file of the module docstring into ``out``, whole or not at all: ``out`` must
     be new or empty unless ``overwrite``, and a failure leaves it as it was. Returns the folder."""
     folder = Path(out)
-    with staged_folder(folder, overwrite) as staging:
+    with staged_folder(folder, overwrite, marker="evaluation.json") as staging:
         _write_files(result, staging)
     logger.info("evaluation written to %s", folder)
     return folder

@@ -5,7 +5,7 @@ A config written to a run folder (``model_dump``) loads back to an equal object.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,7 +21,7 @@ class ModelConfig(BaseModel):
     embedding_dim: int = Field(256, ge=1, le=4096)
     """Size d of the user, neighbour and item embeddings (rows of W_A, W_B)."""
 
-    n_neighbours: int | Literal["all"] = 50
+    n_neighbours: Annotated[int, Field(ge=1)] | Literal["all"] = 50
     """K of the top-K cosine neighbours each user attends over (Trace A); "all" keeps every
     user with a positive similarity, which needs memory O(users^2): small data only."""
 
@@ -129,7 +129,7 @@ class TrainConfig(BaseModel):
     """Held-out ratings at or above this share of the scale's top (0.8: 4 of 5 stars) are the
     relevant ones of the validation NDCG; 0 counts every held-out rating."""
 
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63)
     """Seed of every random draw: validation split, initialisation, batches, corruption."""
 
     mixed_precision: bool = True

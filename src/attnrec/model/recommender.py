@@ -520,8 +520,13 @@ def _frame_dataset(frame: pd.DataFrame, rating_scale: tuple[float, float] | None
 
 
 def _first_line(error: Exception) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return "; ".join(lines[1:3]) if len(lines) > 1 else str(error)
+    """pydantic's first complaint as one line: the field, the value given, what is wrong."""
+    details = getattr(error, "errors", None)
+    if callable(details) and details():
+        first = details()[0]
+        field = first["loc"][0] if first["loc"] else "config"
+        return f"{field}={first.get('input')!r}: {first['msg']}"
+    return str(error).splitlines()[0]
 
 
 __all__ = ["DualAttentionRecommender", "Profile", "UnknownItemError", "UserAttention"]

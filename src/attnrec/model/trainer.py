@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from attnrec.errors import ConfigError
 from attnrec.model.batching import build_batch
 from attnrec.model.config import ModelConfig, TrainConfig
 from attnrec.model.neighbours import Neighbours
@@ -48,10 +49,22 @@ class TrainResult:
 
 
 def resolve_device(name: str) -> torch.device:
-    """ "auto" -> CUDA when available, else CPU."""
+    """ "auto" -> CUDA when available, else CPU; any other name must be a device that exists."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device {name!r} is unknown; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device {name!r} is not supported; use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda":
+        available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if available == 0:
+            raise ConfigError(f"device {name!r}: no CUDA GPU is available here; use auto or cpu")
+        if device.index is not None and device.index >= available:
+            raise ConfigError(f"device {name!r}: only {available} CUDA GPU(s) here (cuda:0..)")
+    return device
 
 
 def holdout_split(
