@@ -205,3 +205,12 @@ def test_cli_reads_a_ratings_file_with_its_own_column_names(tmp_path):
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 0, result.output
     assert "temporal split" in result.output
+
+
+def test_misspelt_options_and_a_bare_string_are_refused(tiny):
+    with pytest.raises(ConfigError, match="'ease_lamda' is unknown"):
+        build_models(["ease"], ease_lamda=1.0)
+    with pytest.raises(ConfigError, match=r"\['ease'\], not a string"):
+        build_models("ease")
+    with pytest.raises(ConfigError, match=r"\['ease'\], not a string"):
+        evaluate(tiny, "ease", "random", ks=(5,), progress=False)

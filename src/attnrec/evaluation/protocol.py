@@ -142,6 +142,10 @@ class AttnrecModel(Recommender):
         return Prediction(scores, extras, [variant])
 
 
+#: the keyword options of build_models
+BUILD_OPTIONS = {"knn_k", "item_k", "ease_lambda", "als_factors", "seed", "delta", "attnrec"}
+
+
 def build_models(names: Sequence[str], **params: Any) -> list[Recommender]:
     """Models by name (``MODEL_NAMES``), with their options.
 
@@ -151,6 +155,13 @@ def build_models(names: Sequence[str], **params: Any) -> list[Recommender]:
             ``seed`` (als and attnrec), ``delta``, and ``attnrec`` (a dict of ModelConfig /
             TrainConfig fields).
     """
+    unknown = sorted(set(params) - BUILD_OPTIONS)
+    if unknown:
+        raise ConfigError(
+            f"option {unknown[0]!r} is unknown; use some of {', '.join(sorted(BUILD_OPTIONS))}"
+        )
+    if isinstance(names, str):
+        raise ConfigError(f"give the model names as a list, e.g. [{names!r}], not a string")
     models: list[Recommender] = []
     for name in names:
         if name == "most-popular":
@@ -272,6 +283,8 @@ def evaluate(
         raise ConfigError(f"batch_size={batch_size} must be at least 1")
     if isinstance(split, str):
         split = make_split(dataset, split, test_fraction, seed)
+    if isinstance(models, str):
+        raise ConfigError(f"give the models as a list, e.g. [{models!r}], not a string")
     resolved = [build_models([x], seed=seed)[0] if isinstance(x, str) else x for x in models]
     if not resolved:
         raise ConfigError("no model to evaluate; pass at least one")
