@@ -30,6 +30,8 @@ def test_constant_values_and_nan():
     assert (interval.mean, interval.low, interval.high, interval.n) == (0.5, 0.5, 0.5, 2)
     with pytest.raises(DataError):
         confidence_interval(np.array([np.nan]))
+    one = confidence_interval(np.array([0.7, np.nan]))  # one user: a mean, no interval
+    assert one.mean == 0.7 and one.n == 1 and np.isnan(one.low) and np.isnan(one.high)
     with pytest.raises(ConfigError):
         confidence_interval(np.array([1.0, 2.0]), method="magic")
 

@@ -176,6 +176,8 @@ def _int_list(text: str, option: str) -> list[int]:
 
 
 def _print_table(result: Any) -> None:
+    import pandas as pd
+
     from attnrec.evaluation.report import table_columns
 
     summary = result.summary()
@@ -193,7 +195,10 @@ def _print_table(result: Any) -> None:
             half = (
                 (row[f"{column}_high"] - row[f"{column}_low"]) / 2 if f"{column}_low" in row else 0
             )
-            cells.append(f"{row[column]:.4f}±{half:.3f}" if half else f"{row[column]:.4f}")
+            if pd.isna(half):  # one user: no interval
+                cells.append(f"{row[column]:.4f}±n/a")
+            else:
+                cells.append(f"{row[column]:.4f}±{half:.3f}" if half else f"{row[column]:.4f}")
         table.add_row(str(model), *cells, f"{row['fit_seconds']:.1f}")
     console = Console(width=max(200, 17 * (len(columns) + 2)))
     console.print(table)

@@ -56,8 +56,10 @@ def _cell(row: pd.Series, column: str) -> str:
     value = row.get(column, np.nan)
     if pd.isna(value):
         return "-"
-    if f"{column}_low" not in row.index or pd.isna(row[f"{column}_low"]):
+    if f"{column}_low" not in row.index:
         return f"{value:.4f}"
+    if pd.isna(row[f"{column}_low"]):  # one user: no interval
+        return f"{value:.4f} ± n/a"
     half = (row[f"{column}_high"] - row[f"{column}_low"]) / 2
     return f"{value:.4f} ± {half:.4f}"
 
@@ -159,7 +161,7 @@ def bar_chart(result: EvaluationResult, summary: pd.DataFrame, path: str | Path)
             positions + i * width - 0.4 + width / 2,
             means,
             width,
-            yerr=np.vstack([means - low, high - means]),
+            yerr=np.nan_to_num(np.vstack([means - low, high - means])),  # NaN: one user
             capsize=2,
             label=str(model),
         )

@@ -69,7 +69,9 @@ def confidence_interval(
     if len(data) == 0:
         raise DataError("no values to average: the interval needs at least one user")
     mean = float(data.mean())
-    if len(data) == 1 or np.all(data == data[0]):
+    if len(data) == 1:  # one user: no spread to estimate, so no interval (NaN bounds)
+        return Interval(mean, float("nan"), float("nan"), 1)
+    if np.all(data == data[0]):
         return Interval(mean, mean, mean, len(data))
 
     # Student's t on the standard error, or percentiles of resampled means
