@@ -44,7 +44,11 @@ def test_overwrite_replaces_only_a_folder_attnrec_wrote(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ours", "theirs"]
 
 
-def test_overwrite_never_replaces_the_working_folder(tmp_path: Path, monkeypatch) -> None:
+def test_the_working_folder_is_never_replaced(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path / "empty")
+    with pytest.raises(RunFolderError, match="working folder"):
+        check_writable(Path("."), overwrite=False)  # even empty: it would be swapped away
     (tmp_path / "evaluation.json").write_text("{}")
     monkeypatch.chdir(tmp_path)
     for out in (Path("."), Path("..") / tmp_path.name):

@@ -27,14 +27,14 @@ def check_writable(out: Path, overwrite: bool, marker: str | None = None) -> Non
     parent = next(p for p in [out, *out.parents] if p.exists())
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise RunFolderError(f"{out}: {parent} cannot be written to; choose another --out")
+    if out.exists() and out.resolve() in [Path.cwd(), *Path.cwd().parents]:
+        raise RunFolderError(f"{out} is the working folder or holds it; choose a new --out")
     if not (out.exists() and any(out.iterdir())):
         return
     if not overwrite:
         raise RunFolderError(
             f"{out} already exists and is not empty; choose another --out or pass --overwrite"
         )
-    if out.resolve() in [Path.cwd(), *Path.cwd().parents]:
-        raise RunFolderError(f"{out} is the working folder or holds it; choose a new --out")
     if marker is not None and not (out / marker).exists():
         raise RunFolderError(
             f"{out} has no {marker}, so attnrec did not write it; --overwrite replaces only "
