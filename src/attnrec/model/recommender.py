@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
+from pydantic import ValidationError
 
 from attnrec.data.dataset import RatingDataset
 from attnrec.errors import ConfigError, DataError, NotFittedError, UnknownItemError
@@ -96,7 +97,7 @@ class DualAttentionRecommender:
             self.model_config = ModelConfig(**model_fields)
             self.train_config = TrainConfig(**train_fields)
         except ValueError as error:
-            raise ConfigError(_first_line(error)) from None
+            raise ConfigError(_config_message(error)) from None
         self.progress = progress
         self.run_config_: dict[str, Any] | None = None
 
@@ -519,14 +520,13 @@ def _frame_dataset(frame: pd.DataFrame, rating_scale: tuple[float, float] | None
     return loaders.dataset_from_frame(frame, rating_scale=rating_scale, source="DataFrame")
 
 
-def _first_line(error: Exception) -> str:
+def _config_message(error: ValueError) -> str:
     """pydantic's first complaint as one line: the field, the value given, what is wrong."""
-    details = getattr(error, "errors", None)
-    if callable(details) and details():
-        first = details()[0]
-        field = first["loc"][0] if first["loc"] else "config"
-        return f"{field}={first.get('input')!r}: {first['msg']}"
-    return str(error).splitlines()[0]
+    if not isinstance(error, ValidationError) or not error.errors():
+        return str(error).splitlines()[0]
+    first = error.errors()[0]
+    field = first["loc"][0] if first["loc"] else "config"
+    return f"{field}={first.get('input')!r}: {first['msg']}"
 
 
 __all__ = ["DualAttentionRecommender", "Profile", "UnknownItemError", "UserAttention"]
